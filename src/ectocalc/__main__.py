@@ -1,0 +1,5 @@
+"""``python -m ectocalc``."""
+
+from ectocalc.cli import main
+
+main()

@@ -1,0 +1,91 @@
+"""The assessment pipeline: a validated case in, a complete :class:`Assessment` out.
+
+inputs (case file / FHIR) → :class:`Case` → scans quantified and joined as findings →
+concepts recognised → labs flagged and indices derived → reasoning (mechanism, types,
+syndromes, work-up, management, alerts) → chemistry → monitoring → :class:`Assessment`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ectocalc import __version__
+from ectocalc.chemistry import serum_chemistry
+from ectocalc.knowledge import knowledge_version
+from ectocalc.labs.derive import derive
+from ectocalc.labs.equations import ADULT_AGE_YEARS
+from ectocalc.labs.results import lab_alerts, report_labs
+from ectocalc.model.assessment import Alert, Assessment
+from ectocalc.model.case import Case
+from ectocalc.model.scan import ScanResult
+from ectocalc.monitoring import monitoring_notes, monitoring_plan
+from ectocalc.reasoning import reason
+from ectocalc.reasoning.concepts import recognise
+
+DISCLAIMER = (
+    "Decision support, not a diagnosis: ectocalc lists what to consider, check and discuss; "
+    "the treating clinician decides. Verify every value and recommendation against the patient "
+    "and current guidelines."
+)
+
+
+def assess(case: Case) -> Assessment:
+    """Assess one validated case.
+
+    Scans listed in ``case.scans`` are quantified (paths relative to the case file) and their
+    lesions join the findings before reasoning.
+    """
+    imaging, case = _join_scans(case)
+    mentions = recognise(case)
+    affirmed = [m for m in mentions if m.present and not m.family]
+    ckd = [m for m in affirmed if m.id == "chronic_kidney_disease"]
+    derived = derive(
+        case,
+        on_dialysis=any(m.id == "dialysis" for m in affirmed),
+        recorded_ckd_stage=next((m.attributes["stage"] for m in ckd if "stage" in m.attributes),
+                                None),
+        kidney_damage_marker=bool(ckd),
+    )
+    labs = report_labs(case)
+    reasoning = reason(case, labs=labs, derived=derived, mentions=mentions)
+    alerts = [*lab_alerts(case, labs), *reasoning.alerts]
+
+    chemistry = serum_chemistry(case)
+    if chemistry.section is None:
+        alerts.append(Alert(
+            id="chemistry_not_computed", severity="info",
+            message=chemistry.note or "Serum supersaturation not computed: missing "
+                    + ", ".join(chemistry.missing),
+            source="ectocalc chemistry (docs/chemistry.md)",
+        ))
+
+    adult = case.patient.age_years is None or case.patient.age_years >= ADULT_AGE_YEARS
+    monitoring = monitoring_plan(derived.ckd_stage) if adult else []
+    if monitoring:
+        derived.notes.extend(monitoring_notes())
+
+    return Assessment(
+        case_id=case.id, source=case.source,
+        patient={"age_years": case.patient.age_years, "sex": case.patient.sex},
+        labs=labs, derived=derived, mechanism=reasoning.mechanism, types=reasoning.types,
+        syndromes=reasoning.syndromes, workup=reasoning.workup, management=reasoning.management,
+        monitoring=monitoring, chemistry=chemistry.section, imaging=imaging, alerts=alerts,
+        disclaimer=DISCLAIMER, knowledge_version=knowledge_version(), ectocalc_version=__version__,
+    )
+
+
+def _join_scans(case: Case) -> tuple[list[ScanResult], Case]:
+    """Quantify the case's scans and add their lesions to its findings."""
+    if not case.scans:
+        return [], case
+    from ectocalc.imaging.findings import findings_from_scan  # imaging stack only when needed
+    from ectocalc.imaging.scan import quantify
+
+    base = Path(case.source).parent if case.source else Path.cwd()
+    results, findings = [], list(case.findings)
+    for scan in case.scans:
+        path = Path(scan.path)
+        result = quantify(path if path.is_absolute() else base / path)
+        results.append(result)
+        findings.extend(findings_from_scan(result, scan_date=scan.date))
+    return results, case.model_copy(update={"findings": findings})

@@ -1,0 +1,152 @@
+"""Typed model of an assessment (contract section 3): what analysis produces and renderers print.
+
+Every item carries the evidence that produced it and the source it rests on.
+"""
+
+from __future__ import annotations
+
+from datetime import date as Date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ectocalc.model.scan import ScanResult
+
+Flag = Literal["normal", "low", "high", "critical_low", "critical_high"]
+Severity = Literal["info", "warning", "critical"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Derivation(_Out):
+    """How one derived quantity was obtained."""
+
+    quantity: str
+    value: float | str | None
+    unit: str | None = None
+    method: str
+    source: str
+    inputs: dict[str, str] = Field(default_factory=dict)
+
+
+class Derived(_Out):
+    corrected_calcium_mg_dl: float | None = None
+    corrected_calcium_mmol_l: float | None = None
+    calcium_basis: str | None = None
+    calcium_status: Flag | None = None
+    """Calcium status on the preferred basis (measured ionized, else albumin-corrected, else total)."""
+    ionized_calcium_mmol_l: float | None = None
+    calcium_phosphate_product_mg2_dl2: float | None = None
+    calcium_phosphate_product_mmol2_l2: float | None = None
+    egfr_ml_min_1_73m2: float | None = None
+    egfr_equation: str | None = None
+    egfr_by_equation: dict[str, float] = Field(default_factory=dict)
+    ckd_stage: str | None = None
+    albuminuria_stage: str | None = None
+    tubular_phosphate_reabsorption: float | None = None
+    tmp_gfr_mg_dl: float | None = None
+    tmp_gfr_mmol_l: float | None = None
+    on_dialysis: bool = False
+    basis: list[Derivation] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+class LabReport(_Out):
+    """A lab result as reported back: value, SI value, the range used and its flag."""
+
+    analyte: str
+    label: str
+    value: float
+    unit: str
+    canonical_value: float
+    canonical_unit: str
+    si_value: float | None = None
+    si_unit: str | None = None
+    reference_range: tuple[float, float] | None = None
+    """Range in the canonical unit."""
+    reference_source: str
+    flag: Flag
+    date: Date | None = None
+    loinc: str | None = None
+
+
+class MechanismScore(_Out):
+    id: str
+    score: float = Field(ge=0, le=1)
+    evidence: list[str] = Field(default_factory=list)
+    against: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+
+
+class Mechanism(_Out):
+    primary: str | None = None
+    confidence: Literal["high", "moderate", "low"] | None = None
+    differential: list[MechanismScore] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+class TypeItem(_Out):
+    id: str
+    site: str
+    subtype: str | None = None
+    symptoms: list[str] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list)
+    source: str
+
+
+class SyndromeItem(_Out):
+    id: str
+    name: str
+    certainty: str
+    criteria: list[str] = Field(default_factory=list)
+    source: str
+    notes: list[str] = Field(default_factory=list)
+
+
+class PlanItem(_Out):
+    """A work-up or management item."""
+
+    id: str
+    reason: str
+    source: str
+    evidence: list[str] = Field(default_factory=list)
+    cautions: list[str] = Field(default_factory=list)
+    certainty: str | None = None
+    """How firm the literature is (e.g. 'guideline', 'off-label, no RCT')."""
+
+
+class MonitoringItem(_Out):
+    test: str
+    interval_months: tuple[float, float] | None
+    reason: str
+    source: str
+
+
+class Alert(_Out):
+    id: str
+    severity: Severity
+    message: str
+    source: str | None = None
+
+
+class Assessment(_Out):
+    case_id: str | None = None
+    source: str | None = None
+    patient: dict[str, Any] = Field(default_factory=dict)
+    labs: list[LabReport] = Field(default_factory=list)
+    derived: Derived = Field(default_factory=Derived)
+    mechanism: Mechanism = Field(default_factory=Mechanism)
+    types: list[TypeItem] = Field(default_factory=list)
+    syndromes: list[SyndromeItem] = Field(default_factory=list)
+    workup: list[PlanItem] = Field(default_factory=list)
+    management: list[PlanItem] = Field(default_factory=list)
+    monitoring: list[MonitoringItem] = Field(default_factory=list)
+    chemistry: dict[str, Any] | None = None
+    """Serum supersaturation (see :mod:`ectocalc.chemistry`), or None when inputs are missing."""
+    imaging: list[ScanResult] = Field(default_factory=list)
+    alerts: list[Alert] = Field(default_factory=list)
+    disclaimer: str
+    knowledge_version: str
+    ectocalc_version: str

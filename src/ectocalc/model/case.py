@@ -1,0 +1,152 @@
+"""Typed model of a patient case: what the loaders produce and the analysis reads.
+
+Values here are already validated: a :class:`LabResult` always names a catalogued analyte and
+carries its value converted to the analyte's canonical unit.
+"""
+
+from __future__ import annotations
+
+from datetime import date as Date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Sex = Literal["female", "male"]
+CalcificationType = Literal["vascular", "periarticular", "cutaneous", "visceral", "soft_tissue"]
+Pain = Literal["none", "mild", "moderate", "severe"]
+Modality = Literal["xray", "ct", "ultrasound", "echocardiogram", "mri", "exam"]
+CodeSystem = Literal["icd10cm", "snomed"]
+Zygosity = Literal["monoallelic", "heterozygous", "biallelic", "homozygous",
+                   "compound_heterozygous", "hemizygous"]
+VariantClass = Literal["pathogenic", "likely_pathogenic", "vus", "likely_benign", "benign"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Patient(_Strict):
+    """Age and sex, the demographics the kidney equations need.
+
+    Age is given directly or derived from ``birth_date`` and the case ``date``.
+    """
+
+    age_years: float | None = Field(default=None, ge=0, le=130)
+    sex: Sex | None = None
+    birth_date: Date | None = None
+    date: Date | None = None
+
+    @model_validator(mode="after")
+    def _derive_age(self) -> Patient:
+        if self.age_years is None and self.birth_date is not None:
+            if self.date is None:
+                raise ValueError("birth_date needs the case 'date' to derive the age")
+            if self.date < self.birth_date:
+                raise ValueError("date is before birth_date")
+            days = (self.date - self.birth_date).days
+            object.__setattr__(self, "age_years", round(days / 365.2425, 2))
+        return self
+
+
+class LabResult(_Strict):
+    """One laboratory result, as given and in the analyte's canonical unit."""
+
+    analyte: str
+    value: float
+    unit: str
+    canonical_value: float
+    canonical_unit: str
+    loinc: str | None = None
+    date: Date | None = None
+    reference_range: tuple[float, float] | None = None
+    """Laboratory-supplied range, converted to the canonical unit."""
+
+
+class CodedText(_Strict):
+    """A history item: free text and/or a code."""
+
+    text: str | None = None
+    code: str | None = None
+    system: CodeSystem | None = None
+    present: bool = True
+    """False for a refuted or entered-in-error record (FHIR verificationStatus)."""
+
+    @model_validator(mode="after")
+    def _needs_text_or_code(self) -> CodedText:
+        if not self.text and not self.code:
+            raise ValueError("needs 'text' or 'code'")
+        return self
+
+
+class Condition(CodedText):
+    """A diagnosis or history item."""
+
+
+class Medication(CodedText):
+    """A current or past medication (free text; dose may be part of the text)."""
+
+    system: Literal["rxnorm", "atc", "snomed"] | None = None  # type: ignore[assignment]
+
+
+class GeneticFinding(_Strict):
+    gene: str = Field(min_length=2)
+    zygosity: Zygosity | None = None
+    classification: VariantClass = "pathogenic"
+    variant: str | None = None
+
+
+class Finding(_Strict):
+    """An observed calcification or related sign."""
+
+    site: str = Field(min_length=1)
+    body_site_code: str | None = None
+    type: CalcificationType | None = None
+    size_mm: float | None = Field(default=None, gt=0, le=1000)
+    pain: Pain | None = None
+    functional_limitation: bool | None = None
+    ulcerated: bool | None = None
+    signs: list[str] = Field(default_factory=list)
+    modality: Modality | None = None
+    conservative_treatment_failed: bool | None = None
+    origin: Literal["reported", "ct"] = "reported"
+    """``ct`` for lesions found by ``ectocalc scan`` on a scan listed in the case."""
+    agatston: float | None = None
+    volume_mm3: float | None = None
+    mass_mg: float | None = None
+
+
+class ScanRef(_Strict):
+    path: str
+    date: Date | None = None
+
+
+class Case(_Strict):
+    """A whole patient case, version 1 of the contract's case format."""
+
+    id: str | None = None
+    patient: Patient = Field(default_factory=Patient)
+    labs: list[LabResult] = Field(default_factory=list)
+    conditions: list[Condition] = Field(default_factory=list)
+    medications: list[Medication] = Field(default_factory=list)
+    genetics: list[GeneticFinding] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    scans: list[ScanRef] = Field(default_factory=list)
+    source: str | None = None
+    """Where the case was read from (for messages)."""
+
+    def latest(self, analyte: str) -> LabResult | None:
+        """The most recent result for ``analyte`` (by date; the last given when undated).
+
+        Examples
+        --------
+        >>> c = Case(labs=[LabResult(analyte="calcium", value=9.0, unit="mg/dL",
+        ...     canonical_value=9.0, canonical_unit="mg/dL")])
+        >>> c.latest("calcium").value
+        9.0
+        >>> c.latest("phosphate") is None
+        True
+        """
+        results = [(i, r) for i, r in enumerate(self.labs) if r.analyte == analyte]
+        if not results:
+            return None
+        return max(results, key=lambda ir: (ir[1].date or Date.min, ir[0]))[1]

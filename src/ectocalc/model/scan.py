@@ -1,0 +1,55 @@
+"""Result of quantifying calcification on one CT (contract section 4)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ectocalc.model.case import CalcificationType
+
+
+class Lesion(BaseModel):
+    """One 3D calcified lesion (bone excluded)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    centroid_mm: tuple[float, float, float]
+    """Centroid in DICOM patient coordinates (LPS), millimetres."""
+    volume_mm3: float
+    mass_mg: float
+    peak_hu: float
+    agatston: float
+    type: CalcificationType
+    region: str | None = None
+    subtype: str | None = None
+    slices: list[int] = Field(default_factory=list)
+    max_diameter_mm: float | None = None
+    density_factor: int | None = None
+    """Highest Agatston density factor (1-4) among the lesion's scoring pieces."""
+
+
+class TypeTotals(BaseModel):
+    agatston: float = 0.0
+    volume_mm3: float = 0.0
+    mass_mg: float = 0.0
+
+
+class ScanResult(BaseModel):
+    """Contract section 4: totals, lesions, per-type totals, warnings and written outputs."""
+
+    model_config = ConfigDict(extra="allow")
+
+    convention: str
+    threshold_hu: float
+    kvp: float | None
+    slice_increment_mm: float
+    pixel_spacing_mm: tuple[float, float]
+    calibration_mg_per_cm3_per_hu: float
+    agatston: float
+    volume_mm3: float
+    mass_mg: float
+    lesions: list[Lesion] = Field(default_factory=list)
+    by_type: dict[str, TypeTotals] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+    outputs: dict[str, str | list[str]] = Field(default_factory=dict)
+    source: str | None = None

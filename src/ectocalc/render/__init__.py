@@ -1,0 +1,37 @@
+"""Renderers: an :class:`~ectocalc.model.Assessment` as JSON, clinician text/HTML, patient text/HTML."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ectocalc.model.assessment import Assessment
+
+Format = Literal["json", "text", "html"]
+Audience = Literal["clinician", "patient"]
+
+
+def render(assessment: Assessment, *, format: Format, audience: Audience = "clinician",
+           color: bool = False, width: int = 120) -> str:
+    """Render an assessment for a reader.
+
+    Examples
+    --------
+    >>> from ectocalc.model import Assessment
+    >>> a = Assessment(disclaimer="Decision support only.", knowledge_version="1",
+    ...                ectocalc_version="0")
+    >>> render(a, format="json").startswith("{")
+    True
+    """
+    if format == "json":
+        return assessment.model_dump_json(indent=2) + "\n"
+    if audience == "patient":
+        from ectocalc.render.patient import patient_html, patient_text
+
+        return patient_html(assessment) if format == "html" else patient_text(assessment)
+    if format == "html":
+        from ectocalc.render.html import clinician_html
+
+        return clinician_html(assessment)
+    from ectocalc.render.text import clinician_text
+
+    return clinician_text(assessment, color=color, width=width)

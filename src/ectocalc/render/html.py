@@ -1,0 +1,23 @@
+"""Clinician HTML report (Jinja2, autoescaped)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, Template, select_autoescape
+
+from ectocalc.model.assessment import Assessment
+
+
+@cache
+def template(name: str) -> Template:
+    """A packaged report template (autoescaped: case text never becomes markup)."""
+    env = Environment(loader=PackageLoader("ectocalc.render", "templates"),
+                      autoescape=select_autoescape(default=True),
+                      trim_blocks=True, lstrip_blocks=True)
+    return env.get_template(name)
+
+
+def clinician_html(assessment: Assessment) -> str:
+    """The clinician report as a self-contained HTML page."""
+    return template("clinician.html.j2").render(a=assessment)

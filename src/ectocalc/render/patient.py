@@ -1,0 +1,69 @@
+"""Plain-language summary for patients (``--audience patient``), wording in ``lay_terms.yaml``."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import yaml
+
+from ectocalc.model.assessment import Assessment
+from ectocalc.render.html import template
+
+
+@cache
+def lay_terms() -> dict[str, Any]:
+    """The plain-language wording (loaded once)."""
+    return yaml.safe_load(files("ectocalc.render").joinpath("lay_terms.yaml").read_text())
+
+
+def patient_sections(a: Assessment) -> list[tuple[str, list[str]]]:
+    """The summary as (heading, paragraphs or bullet lines), shared by text and HTML."""
+    terms = lay_terms()
+    sections: list[tuple[str, list[str]]] = [("What this is about", [terms["intro"]])]
+    if a.types:
+        where = sorted({terms["types"][t.id] for t in a.types})
+        sections.append(("Where calcium was found", [f"Deposits {w}." for w in where]))
+    if a.mechanism.primary:
+        sections.append(("What may have caused it", [terms["mechanism"][a.mechanism.primary]]))
+    if a.syndromes:
+        sections.append(("Conditions your doctor may discuss",
+                         [s.name for s in a.syndromes]))
+    if a.workup:
+        sections.append(("Tests that may help",
+                         [terms["workup"].get(w.id, w.id) for w in a.workup]))
+    if a.management:
+        sections.append(("Treatments your doctor may consider",
+                         [terms["management"].get(m.id, m.id) for m in a.management]))
+    if a.monitoring:
+        lines = []
+        for m in a.monitoring:
+            name = terms["workup"].get(m.test, m.test)
+            if m.interval_months is None:
+                lines.append(f"{name}: as your doctor advises")
+            else:
+                low, high = m.interval_months
+                span = f"{low:g}" if low == high else f"{low:g} to {high:g}"
+                lines.append(f"{name}: every {span} months")
+        sections.append(("Regular check-ups", lines))
+    urgent = [x.message for x in a.alerts if x.severity == "critical"]
+    if urgent:
+        sections.insert(0, ("Please contact your care team soon", urgent))
+    sections.append(("Please note", [terms["closing"]]))
+    return sections
+
+
+def patient_text(a: Assessment) -> str:
+    """The plain-language summary as text."""
+    lines = ["Your calcification summary", "=" * 26, ""]
+    for heading, items in patient_sections(a):
+        lines += [heading, "-" * len(heading)]
+        lines += items if len(items) == 1 else [f"  * {x}" for x in items]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def patient_html(a: Assessment) -> str:
+    """The plain-language summary as an HTML page."""
+    return template("patient.html.j2").render(sections=patient_sections(a), a=a)

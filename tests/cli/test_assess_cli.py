@@ -1,0 +1,161 @@
+"""``ectocalc assess`` end to end: outputs, formats, and one clear line for bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES
+
+CASES = EXAMPLES / "cases"
+
+
+def test_version(run_cli) -> None:
+    from ectocalc import __version__
+
+    result = run_cli("--version")
+    assert result.code == 0
+    assert result.stdout.strip() == f"ectocalc {__version__}"
+
+
+def test_json_is_one_document_with_contract_keys(run_cli) -> None:
+    result = run_cli("assess", CASES / "ckd-hemodialysis.yaml", "--format", "json")
+    assert result.code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    for key in ("derived", "mechanism", "types", "syndromes", "workup", "management",
+                "monitoring", "chemistry", "imaging", "alerts", "disclaimer",
+                "knowledge_version"):
+        assert key in doc
+    derived = doc["derived"]
+    # Ca 9.6 + 0.8 x (4.0 - 3.6) = 9.92; x P 7.8 = 77.4 (the contract's own example)
+    assert derived["corrected_calcium_mg_dl"] == 9.92
+    assert derived["calcium_phosphate_product_mg2_dl2"] == 77.4
+    assert derived["ckd_stage"] == "G5D"
+    assert derived["egfr_equation"] == "CKD-EPI 2021 creatinine"
+    assert doc["disclaimer"]
+    flags = {lab["analyte"]: lab["flag"] for lab in doc["labs"]}
+    assert flags["phosphate"] == "high" and flags["calcium"] == "normal"
+    monitoring = {(m["test"], tuple(m["interval_months"] or ())) for m in doc["monitoring"]}
+    assert {("serum_calcium", (1, 3)), ("serum_phosphate", (1, 3)), ("pth", (3, 6)),
+            ("alkaline_phosphatase", (12, 12))} <= monitoring
+    assert all(m["source"].startswith("KDIGO 2017 3.1.") for m in doc["monitoring"])
+
+
+def test_mg_dl_and_si_inputs_give_the_same_assessment(run_cli) -> None:
+    conventional = json.loads(run_cli("assess", CASES / "ckd-hemodialysis.yaml",
+                                      "--format", "json").stdout)
+    si = json.loads(run_cli("assess", CASES / "ckd-hemodialysis-si.yaml",
+                            "--format", "json").stdout)
+    for doc in (conventional, si):
+        doc.pop("source")
+        doc.pop("labs")  # values as given differ by design; flags are compared below
+        doc["derived"].pop("basis")
+    assert conventional == si
+
+
+def test_fhir_bundle_and_case_file_give_the_same_assessment(run_cli) -> None:
+    fhir = json.loads(run_cli("assess", CASES / "ckd4-fhir.json", "--format", "json").stdout)
+    plain = json.loads(run_cli("assess", CASES / "ckd4.yaml", "--format", "json").stdout)
+    fhir.pop("source"), plain.pop("source")
+    assert fhir == plain
+    derived = fhir["derived"]
+    assert derived["egfr_equation"] == "CKD-EPI 2021 creatinine-cystatin C"
+    assert derived["ckd_stage"] == "G4" and derived["albuminuria_stage"] == "A3"
+    assert derived["corrected_calcium_mg_dl"] == 8.96  # the reference's check value
+
+
+def test_text_report_shows_values_flags_and_monitoring(run_cli) -> None:
+    result = run_cli("assess", CASES / "ckd-hemodialysis.yaml", "--format", "text")
+    assert result.code == 0, result.stderr
+    for words in ("Laboratory results", "Derived values", "9.92", "77.4", "G5D", "Monitoring",
+                  "KDIGO 2017 3.1.2", "Decision support"):
+        assert words in result.stdout
+
+
+def test_html_and_patient_outputs(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = run_cli("assess", CASES / "ckd-hemodialysis.yaml", "--format", "html", "--out", out)
+    assert result.code == 0, result.stderr
+    html = out.read_text()
+    assert html.startswith("<!doctype html>") and "9.92" in html and "G5D" in html
+    patient = run_cli("assess", CASES / "ckd-hemodialysis.yaml", "--audience", "patient")
+    assert "Your calcification summary" in patient.stdout
+    assert "not a diagnosis" in patient.stdout
+
+
+def test_ionized_calcium_is_preferred_and_said(run_cli, tmp_path: Path) -> None:
+    case = tmp_path / "ica.yaml"
+    case.write_text("patient: {age_years: 50, sex: male}\nlabs:\n"
+                    "  - {analyte: calcium, value: 8.0, unit: mg/dL}\n"
+                    "  - {analyte: albumin, value: 2.5, unit: g/dL}\n"
+                    "  - {analyte: ionized_calcium, value: 1.45, unit: mmol/L}\n")
+    derived = json.loads(run_cli("assess", case, "--format", "json").stdout)["derived"]
+    assert derived["corrected_calcium_mg_dl"] == 9.2
+    assert derived["calcium_basis"] == "measured ionized calcium"
+    assert derived["calcium_status"] == "high"
+    assert any("ionized" in note for note in derived["notes"])
+
+
+def test_child_gets_no_egfr_and_says_why(run_cli, tmp_path: Path) -> None:
+    case = tmp_path / "child.yaml"
+    case.write_text("patient: {age_years: 9, sex: female}\n"
+                    "labs: [{analyte: creatinine, value: 0.5, unit: mg/dL}]\n")
+    doc = json.loads(run_cli("assess", case, "--format", "json").stdout)
+    assert doc["derived"]["egfr_ml_min_1_73m2"] is None
+    assert any("adults" in note for note in doc["derived"]["notes"])
+
+
+def test_implausible_value_is_a_warning_not_an_error(run_cli, tmp_path: Path) -> None:
+    case = tmp_path / "odd.yaml"
+    case.write_text("patient: {age_years: 50, sex: male}\n"
+                    "labs: [{analyte: calcium, value: 18, unit: mg/dL}]\n")
+    result = run_cli("assess", case, "--format", "json")
+    assert result.code == 0
+    alerts = {a["id"]: a for a in json.loads(result.stdout)["alerts"]}
+    assert alerts["implausible_value"]["severity"] == "warning"
+    assert alerts["critical_calcium"]["severity"] == "critical"
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "words"),
+    [
+        ("labs: [{analyte: calcium, value: 95, unit: mg/dL}]\n", "labs[0].value",
+         "physiologically impossible"),
+        ("labs: [{analyte: calcium, value: -1, unit: mg/dL}]\n", "labs[0].value",
+         "physiologically impossible"),
+        ("labs: [{analyte: calcium_score, value: 9, unit: mg/dL}]\n", "labs[0].analyte",
+         "unknown analyte"),
+        ("labs: [{analyte: calcium, value: 9, unit: stone}]\n", "labs[0].unit",
+         "not convertible"),
+        ("patient: {sex: male}\nlabs: [{analyte: creatinine, value: 1, unit: mg/dL}]\n",
+         "patient.age_years", "age is required for eGFR"),
+        ("patient: {age_years: 50}\nlabs: [{analyte: cystatin_c, value: 1, unit: mg/L}]\n",
+         "patient.sex", "sex is required for eGFR"),
+        ("patient: [\n", "", "malformed YAML"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(run_cli, tmp_path: Path, text: str, field: str,
+                                         words: str) -> None:
+    case = tmp_path / "case.yaml"
+    case.write_text(text)
+    out = tmp_path / "out.json"
+    result = run_cli("assess", case, "--format", "json", "--out", out)
+    assert result.code == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: {case}: {field}")
+    assert words in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_missing_file_and_malformed_fhir(run_cli, tmp_path: Path) -> None:
+    missing = run_cli("assess", tmp_path / "nope.yaml")
+    assert missing.code == 2 and "file not found" in missing.stderr
+    bundle = tmp_path / "b.json"
+    bundle.write_text(json.dumps({"resourceType": "Bundle", "type": "not-a-type"}))
+    bad = run_cli("assess", bundle)
+    assert bad.code == 2 and bad.stderr.startswith(f"error: {bundle}: type")

@@ -1,0 +1,82 @@
+"""Every laboratory equation against its published check values (references/clinical.md)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ectocalc.labs import equations as eq
+
+
+@pytest.mark.parametrize(
+    ("creatinine", "age", "sex", "expected", "digits"),
+    [
+        (1.4, 60, "male", 57.54, 2),  # kidney.epi documentation
+        (1.7, 81, "male", 40.00, 2),  # MedCalc-Bench
+        (0.7, 40, "female", 112.1, 1),
+        (1.0, 50, "male", 91.7, 1),
+        (1.0, 50, "female", 68.6, 1),
+        (2.0, 70, "female", 26.4, 1),
+        (3.5, 65, "male", 18.6, 1),
+        (6.0, 45, "female", 8.2, 1),
+    ],
+)
+def test_ckd_epi_2021_creatinine(creatinine: float, age: int, sex: eq.Sex, expected: float,
+                                 digits: int) -> None:
+    value = eq.egfr_ckd_epi_2021_creatinine(creatinine, age_years=age, sex=sex)
+    assert value == pytest.approx(expected, abs=0.5 * 10**-digits + 1e-9)
+
+
+def test_ckd_epi_2021_creatinine_cystatin() -> None:
+    value = eq.egfr_ckd_epi_2021_creatinine_cystatin(1.4, 0.8, age_years=60, sex="male")
+    assert round(value, 2) == 83.97
+
+
+@pytest.mark.parametrize(("sex", "expected"), [("male", 80.9), ("female", 75.4)])
+def test_ckd_epi_2012_cystatin(sex: eq.Sex, expected: float) -> None:
+    assert round(eq.egfr_ckd_epi_2012_cystatin(1.0, age_years=50, sex=sex), 1) == expected
+
+
+def test_equations_refuse_children() -> None:
+    with pytest.raises(ValueError, match="adults"):
+        eq.egfr_ckd_epi_2021_creatinine(0.5, age_years=12, sex="female")
+
+
+def test_corrected_calcium_check_value() -> None:
+    # Ca 8.4 mg/dL, albumin 33 g/L (3.3 g/dL) -> 8.96 mg/dL
+    assert round(eq.corrected_calcium_mg_dl(8.4, 3.3), 2) == 8.96
+
+
+def test_calcium_phosphate_product_units() -> None:
+    product = eq.calcium_phosphate_product(10.0, 7.0)
+    assert product == 70.0
+    assert round(product * eq.CAXP_MG2_DL2_TO_MMOL2_L2, 3) == round(70 * 0.2495 * 0.3229, 3)
+    assert round(eq.CAXP_MG2_DL2_TO_MMOL2_L2, 4) == 0.0806
+
+
+@pytest.mark.parametrize(
+    ("egfr", "dialysis", "stage"),
+    [(90, False, "G1"), (89.99, False, "G2"), (60, False, "G2"), (59.99, False, "G3a"),
+     (45, False, "G3a"), (44.9, False, "G3b"), (30, False, "G3b"), (29.9, False, "G4"),
+     (15, False, "G4"), (14.9, False, "G5"), (14.9, True, "G5D"), (40, True, "G5D")],
+)
+def test_gfr_category_boundaries(egfr: float, dialysis: bool, stage: str) -> None:
+    assert eq.gfr_category(egfr, on_dialysis=dialysis) == stage
+
+
+@pytest.mark.parametrize(("acr", "stage"), [(0, "A1"), (29.99, "A1"), (30, "A2"), (300, "A2"),
+                                            (300.01, "A3")])
+def test_albuminuria_boundaries(acr: float, stage: str) -> None:
+    assert eq.albuminuria_category(acr) == stage
+
+
+def test_tmp_gfr_both_branches() -> None:
+    # TRP = 1 - (20/3)(1/100) = 0.9333 > 0.86 -> 0.3*TRP/(1-0.8*TRP)*Pp
+    trp, tmp = eq.tubular_phosphate_reabsorption(
+        serum_phosphate=3.0, urine_phosphate=20.0, serum_creatinine=1.0, urine_creatinine=100.0)
+    assert trp == pytest.approx(1 - 20 / 3 / 100)
+    assert tmp == pytest.approx(0.3 * trp / (1 - 0.8 * trp) * 3.0)
+    # TRP = 1 - (60/3)(1/100) = 0.8 <= 0.86 -> TRP * Pp = 2.4
+    trp, tmp = eq.tubular_phosphate_reabsorption(
+        serum_phosphate=3.0, urine_phosphate=60.0, serum_creatinine=1.0, urine_creatinine=100.0)
+    assert trp == pytest.approx(0.8)
+    assert tmp == pytest.approx(2.4)
