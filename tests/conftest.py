@@ -11,9 +11,6 @@ import pytest
 
 from ectocalc.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = REPO / "examples"
-
 
 @dataclass
 class CliResult:

@@ -48,7 +48,7 @@ def assess(case: Case) -> Assessment:
     )
     labs = report_labs(case)
     reasoning = reason(case, labs=labs, derived=derived, mentions=mentions)
-    alerts = [*lab_alerts(case, labs), *reasoning.alerts]
+    alerts = [*lab_alerts(labs), *reasoning.alerts]
 
     chemistry = serum_chemistry(case)
     if chemistry.section is None:

@@ -31,4 +31,5 @@ class InputError(ValueError):
         self.source = str(source)
         self.field = field
         self.message = message
-        super().__init__(f"{self.source}: {field}: {message}" if field else f"{self.source}: {message}")
+        located = f"{self.source}: {field}: " if field else f"{self.source}: "
+        super().__init__(located + message)

@@ -10,9 +10,7 @@ import pytest
 from ectocalc.errors import InputError
 from ectocalc.io.case_file import load_case
 
-from conftest import EXAMPLES
-
-CASES = EXAMPLES / "cases"
+CASES = Path(__file__).resolve().parents[2] / "examples" / "cases"
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -40,7 +38,8 @@ def test_age_from_birth_date() -> None:
         ("bad.yaml", "patient: {age_years: 60, sex: male\nlabs: []\n", "", "malformed YAML"),
         ("bad.json", '{"patient": {"age_years": 60,}}', "", "malformed JSON"),
         ("list.yaml", "- 1\n- 2\n", "", "must be a mapping"),
-        ("sex.yaml", "patient: {age_years: 60, sex: unknown}\n", "patient.sex", "'female' or 'male'"),
+        ("sex.yaml", "patient: {age_years: 60, sex: unknown}\n", "patient.sex",
+         "'female' or 'male'"),
         ("extra.yaml", "patient: {age_years: 60, sex: male}\nweight: 80\n", "weight",
          "unknown field"),
         ("labkey.yaml", "labs: [{analyte: calcium, value: 9, unit: mg/dL, units: x}]\n",

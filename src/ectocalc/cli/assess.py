@@ -15,7 +15,8 @@ from ectocalc.render import Audience, Format, render
 
 @app.command("assess")
 def assess_command(
-    case: Annotated[Path, typer.Argument(help="Case file (.json/.yaml) or FHIR R4 Bundle (.json).")],
+    case: Annotated[Path, typer.Argument(
+        help="Case file (.json/.yaml) or FHIR R4 Bundle (.json).")],
     format: Annotated[Format, typer.Option("--format", "-f", help="json, text or html.")] = "text",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to FILE.")] = None,
     audience: Annotated[Audience, typer.Option(

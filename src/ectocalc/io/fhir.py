@@ -33,6 +33,16 @@ MEDICATION_SYSTEMS = {
     "http://www.whocc.no/atc": "atc",
     "http://snomed.info/sct": "snomed",
 }
+# Required bindings of the elements read (FHIR R4 value sets); fhir.resources does not check them.
+BUNDLE_TYPES = {"document", "message", "transaction", "transaction-response", "batch",
+                "batch-response", "history", "searchset", "collection"}
+OBSERVATION_STATUSES = {"registered", "preliminary", "final", "amended", "corrected",
+                        "cancelled", "entered-in-error", "unknown"}
+MEDICATION_STATEMENT_STATUSES = {"active", "completed", "entered-in-error", "intended",
+                                 "stopped", "on-hold", "unknown", "not-taken"}
+MEDICATION_REQUEST_STATUSES = {"active", "on-hold", "cancelled", "completed", "entered-in-error",
+                               "stopped", "draft", "unknown"}
+GENDERS = {"male", "female", "other", "unknown"}
 _SKIPPED_OBSERVATION = {"cancelled", "entered-in-error"}
 _NOT_TAKEN = {"not-taken", "entered-in-error", "stopped", "cancelled"}
 _REFUTED = {"refuted", "entered-in-error"}
@@ -44,6 +54,7 @@ def case_from_bundle(document: dict[str, Any], *, source: str) -> Case:
         bundle = Bundle.model_validate(document)
     except ValidationError as error:
         raise located(error, source) from None
+    _check_code(bundle.type, BUNDLE_TYPES, source, "type")
     patient: dict[str, Any] = {}
     labs: list[LabResult] = []
     conditions: list[Condition] = []
@@ -52,7 +63,13 @@ def case_from_bundle(document: dict[str, Any], *, source: str) -> Case:
         resource = entry.resource
         field = f"entry[{index}].resource"
         kind = resource.get_resource_type()
+        statuses = {"Observation": OBSERVATION_STATUSES,
+                    "MedicationStatement": MEDICATION_STATEMENT_STATUSES,
+                    "MedicationRequest": MEDICATION_REQUEST_STATUSES}.get(kind)
+        if statuses is not None:
+            _check_code(resource.status, statuses, source, f"{field}.status")
         if kind == "Patient":
+            _check_code(resource.gender, GENDERS | {None}, source, f"{field}.gender")
             patient = _patient(resource)
         elif kind == "Observation":
             lab = _observation(resource, source, field)
@@ -71,6 +88,13 @@ def case_from_bundle(document: dict[str, Any], *, source: str) -> Case:
         )
     except ValidationError as error:
         raise located(error, source, "Patient") from None
+
+
+def _check_code(value: str | None, allowed: set[str | None] | set[str], source: str,
+                field: str) -> None:
+    if value not in allowed:
+        shown = ", ".join(sorted(x for x in allowed if x))
+        raise InputError(source, field, f"{value!r} is not a valid code (one of: {shown})")
 
 
 def _reference_date(bundle: Bundle, labs: list[LabResult]) -> Date:

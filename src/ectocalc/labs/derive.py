@@ -63,7 +63,7 @@ def _value(case: Case, analyte_id: str) -> float | None:
 def _calcium(case: Case, out: Derived) -> None:
     calcium, albumin = _value(case, "calcium"), _value(case, "albumin")
     ionized, phosphate = _value(case, "ionized_calcium"), _value(case, "phosphate")
-    ca_for_product = calcium
+    ca_for_product, product_basis = calcium, "total"
     if calcium is not None and albumin is not None:
         corrected = eq.corrected_calcium_mg_dl(calcium, albumin)
         out.corrected_calcium_mg_dl = round(corrected, 2)
@@ -73,7 +73,7 @@ def _calcium(case: Case, out: Derived) -> None:
             method="Ca + 0.8 x (4.0 - albumin)", source=CORRECTED_CA_SOURCE,
             inputs={"calcium_mg_dl": _fmt(calcium), "albumin_g_dl": _fmt(albumin)},
         ))
-        ca_for_product = corrected
+        ca_for_product, product_basis = corrected, "corrected"
     total = analyte("calcium")
     if ionized is not None:
         out.ionized_calcium_mmol_l = round(ionized, 3)
@@ -93,17 +93,18 @@ def _calcium(case: Case, out: Derived) -> None:
     elif calcium is not None:
         out.calcium_basis = "total calcium (no albumin to correct it)"
         result = case.latest("calcium")
-        reference = result.reference_range if result and result.reference_range else total.reference
+        reference = (result.reference_range if result and result.reference_range
+                     else total.reference)
         out.calcium_status = flag_value(calcium, reference, total.critical)
         out.notes.append("Albumin is missing: total calcium is not corrected.")
     if ca_for_product is not None and phosphate is not None:
         product = eq.calcium_phosphate_product(ca_for_product, phosphate)
         out.calcium_phosphate_product_mg2_dl2 = round(product, 1)
         out.calcium_phosphate_product_mmol2_l2 = round(product * eq.CAXP_MG2_DL2_TO_MMOL2_L2, 2)
-        which = "corrected" if ca_for_product != calcium else "total"
         out.basis.append(Derivation(
-            quantity="calcium_phosphate_product_mg2_dl2", value=out.calcium_phosphate_product_mg2_dl2,
-            unit="mg2/dL2", method=f"{which} calcium x phosphate; x 0.0806 for mmol2/L2",
+            quantity="calcium_phosphate_product_mg2_dl2",
+            value=out.calcium_phosphate_product_mg2_dl2, unit="mg2/dL2",
+            method=f"{product_basis} calcium x phosphate; x 0.0806 for mmol2/L2",
             source=CAXP_SOURCE,
             inputs={"calcium_mg_dl": _fmt(ca_for_product), "phosphate_mg_dl": _fmt(phosphate)},
         ))
@@ -119,14 +120,15 @@ def _egfr(case: Case, out: Derived) -> None:
     if patient.age_years is None:
         raise InputError(source, "patient.age_years",
                          f"age is required for eGFR ({marker} is present)")
-    if patient.sex is None:
-        raise InputError(source, "patient.sex", f"sex is required for eGFR ({marker} is present)")
-    age, sex = patient.age_years, patient.sex
+    age = patient.age_years
     if age < eq.ADULT_AGE_YEARS:
         out.notes.append(f"eGFR not computed: the CKD-EPI equations are for adults (age >= 18); "
                          f"the patient is {age:g} years old (a paediatric equation such as "
                          f"CKiD U25 is not implemented).")
         return
+    if patient.sex is None:
+        raise InputError(source, "patient.sex", f"sex is required for eGFR ({marker} is present)")
+    sex = patient.sex
     candidates: dict[str, tuple[float, dict[str, str]]] = {}
     if creatinine is not None:
         candidates[eq.CKD_EPI_2021_CR] = (

@@ -15,7 +15,7 @@ CKD_EPI_2012_CYS = "CKD-EPI 2012 cystatin C"
 CKD_EPI_2021_CR_CYS = "CKD-EPI 2021 creatinine-cystatin C"
 
 EGFR_SOURCES = {
-    CKD_EPI_2021_CR: "Inker LA et al. N Engl J Med 2021;385:1737-49 (race-free creatinine equation)",
+    CKD_EPI_2021_CR: "Inker LA et al. N Engl J Med 2021;385:1737-49 (race-free creatinine)",
     CKD_EPI_2012_CYS: "Inker LA et al. N Engl J Med 2012;367:20-9 (cystatin C equation)",
     CKD_EPI_2021_CR_CYS: "Inker LA et al. N Engl J Med 2021;385:1737-49 (creatinine-cystatin C)",
 }

@@ -124,13 +124,14 @@ def report_labs(case: Case) -> list[LabReport]:
             canonical_value=round(result.canonical_value, 4), canonical_unit=result.canonical_unit,
             si_value=si_value, si_unit=si_unit, reference_range=reference,
             reference_source=origin,
-            flag=flag_value(result.canonical_value, reference, None if own_unit else entry.critical),
+            flag=flag_value(result.canonical_value, reference,
+                            None if own_unit else entry.critical),
             date=result.date, loinc=result.loinc,
         ))
     return reports
 
 
-def lab_alerts(case: Case, reports: Iterable[LabReport]) -> list[Alert]:
+def lab_alerts(reports: Iterable[LabReport]) -> list[Alert]:
     """Alerts for critical values and for implausible (possible but unusual) values."""
     sources = load_catalogue().sources
     alerts = []
@@ -140,7 +141,8 @@ def lab_alerts(case: Case, reports: Iterable[LabReport]) -> list[Alert]:
         if report.flag.startswith("critical"):
             alerts.append(Alert(
                 id=f"critical_{report.analyte}", severity="critical",
-                message=f"{shown} is beyond the critical limit: act now, confirm with the laboratory",
+                message=f"{shown} is beyond the critical limit: act now, confirm with the "
+                        "laboratory",
                 source=sources["critical"],
             ))
         low, high = entry.plausible

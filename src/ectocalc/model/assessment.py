@@ -36,7 +36,7 @@ class Derived(_Out):
     corrected_calcium_mmol_l: float | None = None
     calcium_basis: str | None = None
     calcium_status: Flag | None = None
-    """Calcium status on the preferred basis (measured ionized, else albumin-corrected, else total)."""
+    """Calcium status on the preferred basis: measured ionized, else corrected, else total."""
     ionized_calcium_mmol_l: float | None = None
     calcium_phosphate_product_mg2_dl2: float | None = None
     calcium_phosphate_product_mmol2_l2: float | None = None

@@ -1,4 +1,4 @@
-"""Renderers: an :class:`~ectocalc.model.Assessment` as JSON, clinician text/HTML, patient text/HTML."""
+"""Renderers: an :class:`~ectocalc.model.Assessment` as JSON, clinician or patient text/HTML."""
 
 from __future__ import annotations
 

@@ -1,0 +1,373 @@
+"""Read one CT series from a DICOM folder (searched recursively) or a ``.zip`` of one.
+
+Reading is two passes: headers only (``stop_before_pixels``) to group files by
+SeriesInstanceUID, pick the CT series, sort and check the geometry; then pixel data decoded
+file by file straight into one preallocated array, so peak memory is the volume plus one
+slice. Every refusal is an :class:`~ectocalc.errors.InputError` naming the file and the tag.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels import apply_rescale, pixel_array
+
+from ectocalc.errors import InputError
+from ectocalc.imaging.volume import CTVolume
+
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+ENHANCED_CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2.1"
+# Relative deviation from the median step above which spacing counts as non-uniform.
+SPACING_TOLERANCE = 0.05
+# Largest in-plane drift of slice positions (as a fraction of the step) before calling it tilt.
+TILT_TOLERANCE = 0.01
+
+Progress = Callable[[int, int], None]
+
+
+def _is_zip(path: Path) -> bool:
+    return path.is_file() and zipfile.is_zipfile(path)
+
+
+def _members(path: Path) -> list[str]:
+    """Names of candidate DICOM files: a folder (recursive), a zip archive, or one file."""
+    if path.is_dir():
+        return sorted(str(p) for p in path.rglob("*") if p.is_file() and p.name != "DICOMDIR"
+                      and not p.name.startswith("."))
+    if _is_zip(path):
+        with zipfile.ZipFile(path) as archive:
+            return sorted(n for n in archive.namelist() if not n.endswith("/")
+                          and Path(n).name != "DICOMDIR" and not Path(n).name.startswith("."))
+    return [str(path)]
+
+
+def _open_all(path: Path, names: list[str]) -> Iterator[tuple[str, Any]]:
+    """Yield ``(label for messages, path or file-like)`` per member, opening a zip once."""
+    if not _is_zip(path):
+        for name in names:
+            yield name, name
+        return
+    with zipfile.ZipFile(path) as archive:
+        for name in names:
+            yield f"{path}!{name}", io.BytesIO(archive.read(name))
+
+
+def _has_dicom_magic(source: Any) -> bool:
+    """True when the file carries the DICOM preamble marker ``DICM`` at byte 128."""
+    if hasattr(source, "seek"):
+        source.seek(0)
+        head = source.read(132)
+        source.seek(0)
+    else:
+        with open(source, "rb") as handle:
+            head = handle.read(132)
+    return head[128:132] == b"DICM"
+
+
+def _read(label: str, source: Any, *, headers_only: bool) -> Dataset | None:
+    """One dataset, or ``None`` when the file is not DICOM at all."""
+    try:
+        return pydicom.dcmread(source, stop_before_pixels=headers_only)
+    except InvalidDicomError as error:
+        if _has_dicom_magic(source):  # a DICOM file, but broken: never skip it silently
+            raise InputError(label, "", f"unreadable DICOM file ({error})") from None
+        return None
+    except Exception as error:  # truncated or corrupt: the user must know which file
+        raise InputError(label, "", f"unreadable DICOM file ({type(error).__name__}: {error})"
+                         ) from None
+
+
+def _require(ds: Dataset, keyword: str, label: str) -> Any:
+    value = ds.get(keyword)
+    if value is None or value == "":
+        raise InputError(label, keyword, "missing; needed to place the slice in patient space")
+    return value
+
+
+def _pick_series(headers: list[tuple[str, Dataset]], source: Path,
+                 warnings: list[str]) -> list[tuple[str, Dataset]]:
+    """The one CT image series among the files, or an error saying what was found."""
+    series: dict[str, list[tuple[str, Dataset]]] = {}
+    for label, ds in headers:
+        uid = str(ds.get("SeriesInstanceUID", ""))
+        if not uid:  # every DICOM object has one: the header is truncated or damaged
+            raise InputError(label, "SeriesInstanceUID", "missing (incomplete or truncated "
+                             "file?)")
+        series.setdefault(uid, []).append((label, ds))
+    ct: dict[str, list[tuple[str, Dataset]]] = {}
+    other: list[str] = []
+    for uid, items in series.items():
+        label, first = items[0]
+        modality = str(first.get("Modality", ""))
+        sop = str(first.get("SOPClassUID", ""))
+        if sop == ENHANCED_CT_IMAGE_STORAGE:
+            raise InputError(label, "SOPClassUID", "Enhanced (multi-frame) CT is not supported; "
+                             "export the series as single-frame CT images")
+        # Dose reports and screenshots are often Modality CT too, but not CT Image Storage.
+        if modality == "CT" and sop in (CT_IMAGE_STORAGE, ""):
+            ct[uid] = items
+        else:
+            other.append(f"{modality or '?'} series {uid} ({label})")
+    if not ct:
+        if other:
+            label, first = headers[0]
+            raise InputError(label, "Modality",
+                             f"no CT image series found; found {'; '.join(other)}")
+        raise InputError(source, "", "no DICOM files found")
+    if other:
+        warnings.append(f"ignored objects that are not CT images: {'; '.join(other)}")
+    # Scout/localizer images sometimes share the series: they are not part of the stack.
+    for uid, items in ct.items():
+        axial = [(lbl, ds) for lbl, ds in items
+                 if "LOCALIZER" not in [str(t).upper() for t in ds.get("ImageType", [])]]
+        if len(axial) < len(items):
+            warnings.append(f"ignored {len(items) - len(axial)} localizer image(s) in series {uid}")
+        ct[uid] = axial
+    ct = {uid: items for uid, items in ct.items() if items}
+    if len(ct) > 1:
+        found = ", ".join(f"{uid} ({len(items)} images)" for uid, items in ct.items())
+        raise InputError(source, "SeriesInstanceUID",
+                         f"several CT series found: {found}; give a folder holding one series")
+    return next(iter(ct.values()))
+
+
+def _check_consistent(items: list[tuple[str, Dataset]]) -> None:
+    """Every slice must share matrix size, pixel spacing and orientation with the first."""
+    label0, ds0 = items[0]
+    reference = {
+        "Rows": int(_require(ds0, "Rows", label0)),
+        "Columns": int(_require(ds0, "Columns", label0)),
+        "PixelSpacing": np.asarray(_require(ds0, "PixelSpacing", label0), float),
+        "ImageOrientationPatient": np.asarray(_require(ds0, "ImageOrientationPatient", label0),
+                                              float),
+    }
+    for label, ds in items[1:]:
+        for keyword, expected in reference.items():
+            value = _require(ds, keyword, label)
+            same = (value == expected if isinstance(expected, int)
+                    else np.allclose(np.asarray(value, float), expected, atol=1e-4))
+            if not same:
+                raise InputError(label, keyword, f"{value} differs from {expected} in {label0}; "
+                                 "slices of one volume must share it")
+
+
+def series_geometry(orientation: np.ndarray, positions: np.ndarray,
+                    pixel_spacing: tuple[float, float], *, labels: list[str] | None = None,
+                    fallback_increment: float | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Slice order, LPS affine and slice increment from DICOM orientation and positions.
+
+    Parameters
+    ----------
+    orientation : ndarray, shape (6,)
+        ImageOrientationPatient: row direction then column direction cosines.
+    positions : ndarray, shape (n, 3)
+        ImagePositionPatient of each slice, in file order.
+    pixel_spacing : (float, float)
+        PixelSpacing (row spacing, column spacing), mm.
+    labels : list of str, optional
+        File names for messages, in the same order as ``positions``.
+    fallback_increment : float, optional
+        Increment to use for a single slice (e.g. SliceThickness).
+
+    Returns
+    -------
+    order : ndarray of int
+        Indices that sort the slices by position along the normal (ascending).
+    affine : ndarray, shape (4, 4)
+        Maps ``(column, row, slice, 1)`` to LPS mm.
+    increment : float
+        Distance between consecutive slice positions, mm.
+
+    Raises
+    ------
+    InputError
+        Duplicate positions, non-uniform spacing (missing slices) or gantry tilt.
+
+    Examples
+    --------
+    >>> pos = np.array([[0, 0, 5.0], [0, 0, 0.0], [0, 0, 2.5]])
+    >>> order, affine, inc = series_geometry(np.array([1, 0, 0, 0, 1, 0.0]), pos, (0.5, 0.5))
+    >>> order.tolist(), inc, affine[:3, 3].tolist()
+    ([1, 2, 0], 2.5, [0.0, 0.0, 0.0])
+    """
+    labels = labels or [f"slice {i}" for i in range(len(positions))]
+    row_dir, col_dir = orientation[:3], orientation[3:]
+    normal = np.cross(row_dir, col_dir)
+    along = positions @ normal
+    order = np.argsort(along, kind="stable")
+    along, positions = along[order], positions[order]
+    steps = np.diff(along)
+    if len(steps) == 0:
+        increment = float(fallback_increment or 1.0)
+        step_vector = normal * increment
+    else:
+        if np.any(steps < 1e-3):
+            k = int(np.argmin(steps))
+            raise InputError(labels[order[k + 1]], "ImagePositionPatient",
+                             f"same slice position as {labels[order[k]]}: duplicate or "
+                             "overlapping images in one series")
+        # The most frequent step (the smallest on a tie) is the intended spacing: a median
+        # is fooled when a short series misses a slice.
+        values, counts = np.unique(np.round(steps, 2), return_counts=True)
+        increment = float(values[np.argmax(counts)])
+        bad = np.flatnonzero(np.abs(steps - increment) > SPACING_TOLERANCE * increment)
+        if bad.size:
+            k = int(bad[0])
+            raise InputError(
+                labels[order[k + 1]], "ImagePositionPatient",
+                f"slice gap of {steps[k]:.2f} mm after {labels[order[k]]} where the series "
+                f"spacing is {increment:.2f} mm (missing or non-uniform slices; "
+                f"{bad.size} irregular step(s)); refusing to score a volume with a gap")
+        displacement = np.diff(positions, axis=0)
+        drift = np.linalg.norm(displacement - np.outer(steps, normal), axis=1)
+        if np.any(drift > TILT_TOLERANCE * steps + 1e-3):
+            k = int(np.argmax(drift))
+            angle = float(np.degrees(np.arctan2(drift[k], steps[k])))
+            raise InputError(labels[order[k + 1]], "ImagePositionPatient",
+                             f"slice positions step {angle:.1f} degrees off the slice normal "
+                             "(gantry tilt or sheared volume); resample to an orthogonal grid "
+                             "first")
+        step_vector = (positions[-1] - positions[0]) / (len(positions) - 1)
+        increment = float(np.linalg.norm(step_vector))
+    affine = np.eye(4)
+    affine[:3, 0] = row_dir * pixel_spacing[1]
+    affine[:3, 1] = col_dir * pixel_spacing[0]
+    affine[:3, 2] = step_vector
+    affine[:3, 3] = positions[0]
+    return order, affine, increment
+
+
+def _text(ds: Dataset, keyword: str) -> str | None:
+    value = ds.get(keyword)
+    if value is None or value == "":
+        return None
+    if isinstance(value, pydicom.multival.MultiValue):
+        return "\\".join(str(v) for v in value) or None
+    return str(value).strip() or None
+
+
+def _decode(label: str, source: Any, header: Dataset, shape: tuple[int, int]) -> np.ndarray:
+    """One slice in HU (float64): decoded pixel data with the modality rescale applied.
+
+    ``pydicom.pixels.pixel_array`` reads only the pixel-related elements, which is much
+    faster than parsing the whole file again; the rescale comes from the header pass.
+    """
+    try:
+        stored = pixel_array(source)
+    except Exception as error:
+        if hasattr(source, "seek"):
+            source.seek(0)
+        full = _read(label, source, headers_only=False)
+        if full is not None and "PixelData" not in full:
+            raise InputError(label, "PixelData", "missing: the image has no pixel data") from None
+        uid = header.file_meta.get("TransferSyntaxUID", "unknown")
+        name = getattr(uid, "name", str(uid))
+        reason = " ".join(str(error).split())  # decoder messages span several lines
+        raise InputError(label, "TransferSyntaxUID",
+                         f"cannot decode pixel data in {name} ({uid}): {reason}") from None
+    if stored.shape != shape:
+        raise InputError(label, "PixelData", f"pixel array shape {stored.shape} is not {shape}")
+    return apply_rescale(stored, header)
+
+
+def _integer_rescale(headers: list[Dataset]) -> bool:
+    """True when every slice's rescale maps integers to integers (HU can be stored as int16)."""
+    return all(
+        float(ds.get("RescaleSlope", 1) or 1).is_integer()
+        and float(ds.get("RescaleIntercept", 0) or 0).is_integer()
+        and "ModalityLUTSequence" not in ds
+        for ds in headers
+    )
+
+
+def read_dicom_series(path: str | Path, *, progress: Progress | None = None) -> CTVolume:
+    """Read the CT series in a DICOM folder or zip archive into a :class:`CTVolume`.
+
+    Parameters
+    ----------
+    path : str or Path
+        A folder (searched recursively), a ``.zip`` archive, or a single DICOM file.
+    progress : callable, optional
+        Called as ``progress(done, total)`` while decoding slices.
+
+    Returns
+    -------
+    CTVolume
+        Hounsfield units sorted along the slice normal, LPS affine, acquisition facts and the
+        sorted header-only source datasets.
+
+    Raises
+    ------
+    InputError
+        No or several CT series, non-CT modality, inconsistent or missing geometry tags,
+        missing slices, gantry tilt, undecodable transfer syntax, unreadable file.
+    """
+    path = Path(path)
+    warnings: list[str] = []
+    names = _members(path)
+    headers: list[tuple[str, Dataset]] = []
+    member_of: dict[str, str] = {}
+    skipped = 0
+    for name, (label, source) in zip(names, _open_all(path, names), strict=True):
+        ds = _read(label, source, headers_only=True)
+        if ds is None:
+            skipped += 1
+        else:
+            headers.append((label, ds))
+            member_of[label] = name
+    if not headers:
+        raise InputError(path, "", "no DICOM files found (not a DICOM series folder, .zip of "
+                         "one, or NIfTI file)")
+    if skipped:
+        warnings.append(f"skipped {skipped} non-DICOM file(s) in {path}")
+    items = _pick_series(headers, path, warnings)
+    _check_consistent(items)
+    labels = [label for label, _ in items]
+    datasets = [ds for _, ds in items]
+    first = datasets[0]
+    spacing = tuple(float(v) for v in first.PixelSpacing)
+    positions = np.array([np.asarray(_require(ds, "ImagePositionPatient", label), float)
+                          for label, ds in items])
+    thickness = float(first.SliceThickness) if first.get("SliceThickness") else None
+    order, affine, increment = series_geometry(
+        np.asarray(first.ImageOrientationPatient, float), positions, spacing, labels=labels,
+        fallback_increment=float(first.get("SpacingBetweenSlices") or 0) or thickness)
+    if len(items) == 1:
+        warnings.append(f"single-slice series: slice increment taken as {increment:g} mm")
+    normal = np.cross(affine[:3, 0], affine[:3, 1])
+    if abs(normal[2]) < 0.95 * np.linalg.norm(normal):
+        warnings.append("images are not axial (ImageOrientationPatient): Agatston scoring is "
+                        "defined on axial slices; reconstruct an axial series for a valid score")
+    labels = [labels[i] for i in order]
+    datasets = [datasets[i] for i in order]
+    shape = (int(first.Rows), int(first.Columns))
+    # int16 halves memory; a slice outside int16 range (rare) upcasts the volume once.
+    hu = np.empty((len(datasets), *shape),
+                  dtype=np.int16 if _integer_rescale(datasets) else np.float32)
+    for k, (label, source) in enumerate(_open_all(path, [member_of[lbl] for lbl in labels])):
+        values = _decode(label, source, datasets[k], shape)
+        if hu.dtype == np.int16 and (values.min() < -32768 or values.max() > 32767):
+            hu = hu.astype(np.float32)
+        hu[k] = values
+        if progress is not None:
+            progress(k + 1, len(datasets))
+    kvp = first.get("KVP")
+    return CTVolume(
+        hu=hu, affine=affine, pixel_spacing_mm=(spacing[0], spacing[1]),
+        slice_increment_mm=increment,
+        kvp=float(kvp) if kvp not in (None, "") else None,
+        slice_thickness_mm=thickness,
+        kernel=_text(first, "ConvolutionKernel"),
+        contrast_agent=_text(first, "ContrastBolusAgent"),
+        manufacturer=_text(first, "Manufacturer"),
+        source_datasets=datasets, source=str(path), warnings=warnings,
+    )

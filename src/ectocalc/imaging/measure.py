@@ -1,0 +1,306 @@
+"""Lesions and their scores: Agatston (per convention), volume, mass, peak, centroid, size.
+
+Scoring works on a candidate mask (dense voxels with bone and air already removed). A
+convention (:mod:`ectocalc.imaging.conventions`) decides what a lesion is for the Agatston
+sum; the reported lesions are always 3D objects, so a plaque spanning three slices is one
+lesion whose Agatston is the sum of its in-slice pieces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cc3d
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import ConvexHull, QhullError
+
+from ectocalc.imaging.conventions import Convention, density_factor
+
+# scipy/cc3d structures for each connectivity.
+_STRUCTURES_2D = {4: ndimage.generate_binary_structure(2, 1),
+                  8: ndimage.generate_binary_structure(2, 2)}
+DEFAULT_CALIBRATION = 0.78
+"""mg HA·cm⁻³·HU⁻¹ assumed without a calibration: references/imaging.md gives typical
+120 kVp values of about 0.7–0.8."""
+
+
+def label_in_plane(mask: np.ndarray, flat: np.ndarray, *, connectivity: int
+                   ) -> tuple[np.ndarray, int]:
+    """In-slice component of each voxel ``flat`` of ``mask``, labelled slice by slice.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (slices, rows, columns)
+    flat : ndarray of int
+        Sorted flat indices of the voxels of ``mask`` (``np.flatnonzero(mask)``).
+    connectivity : {4, 8}
+
+    Returns
+    -------
+    pieces : ndarray of int
+        Component ids (unique across slices, from 1) aligned with ``flat``.
+    n : int
+        Number of components.
+
+    Examples
+    --------
+    >>> m = np.zeros((2, 3, 3), bool)
+    >>> m[0, 0, 0] = m[0, 1, 1] = m[1, 1, 1] = True
+    >>> flat = np.flatnonzero(m)
+    >>> label_in_plane(m, flat, connectivity=8)[0].tolist()
+    [1, 1, 2]
+    >>> label_in_plane(m, flat, connectivity=4)[0].tolist()
+    [1, 2, 3]
+    """
+    plane = mask.shape[1] * mask.shape[2]
+    slice_of = flat // plane
+    pieces = np.empty(len(flat), dtype=np.int64)
+    n = 0
+    # One 2D labelling per occupied slice keeps memory at one slice, not one volume.
+    for k in np.unique(slice_of):
+        lo, hi = np.searchsorted(slice_of, [k, k + 1])
+        labels, count = ndimage.label(mask[k], structure=_STRUCTURES_2D[connectivity])
+        pieces[lo:hi] = labels.ravel()[flat[lo:hi] - k * plane] + n
+        n += count
+    return pieces, n
+
+
+def _group_max(ids: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Maximum of ``values`` per id (ids in 1..n); -inf where an id has no value."""
+    out = np.full(n + 1, -np.inf)
+    np.maximum.at(out, ids, values)
+    return out
+
+
+@dataclass(frozen=True)
+class Measures:
+    """Per-3D-lesion measures (index ``i`` is lesion id ``i + 1``) and the Agatston total.
+
+    ``labels`` holds the lesion ids on the CT grid (0 = background).
+    """
+
+    labels: np.ndarray
+    voxel_counts: np.ndarray
+    volume_mm3: np.ndarray
+    mass_mg: np.ndarray
+    peak_hu: np.ndarray
+    agatston: np.ndarray
+    centroid_index: np.ndarray
+    slices: list[list[int]]
+    max_diameter_mm: np.ndarray
+    factor: np.ndarray
+    """Highest density factor among each lesion's scoring pieces."""
+
+    @property
+    def count(self) -> int:
+        return len(self.voxel_counts)
+
+    @property
+    def total_agatston(self) -> float:
+        return float(self.agatston.sum())
+
+
+def _size_ok(size: np.ndarray, convention: Convention) -> np.ndarray:
+    return size >= convention.min_size if convention.min_inclusive else size > convention.min_size
+
+
+def slice_factor(convention: Convention, *, increment_mm: float,
+                 thickness_mm: float | None) -> float:
+    """Multiplier that normalises a score to 3 mm slices under ``convention``.
+
+    Examples
+    --------
+    >>> from ectocalc.imaging.conventions import get_convention
+    >>> slice_factor(get_convention("agatston-1990"), increment_mm=1.5, thickness_mm=3.0)
+    0.5
+    >>> slice_factor(get_convention("comp2comp"), increment_mm=1.5, thickness_mm=3.0)
+    1.0
+    """
+    if convention.slice_correction == "increment":
+        return increment_mm / 3.0
+    if convention.slice_correction == "thickness":
+        return (thickness_mm or increment_mm) / 3.0
+    return 1.0
+
+
+def kept_lesions(candidates: np.ndarray, *, convention: Convention,
+                 pixel_spacing_mm: tuple[float, float], increment_mm: float
+                 ) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """Apply the convention's connectivity and minimum size to a candidate mask.
+
+    Returns
+    -------
+    lesions : ndarray of int32
+        3D lesion ids 1..n (26-connected groups of kept 2D pieces, or the kept 3D
+        components themselves), 0 elsewhere.
+    n : int
+        Number of 3D lesions.
+    flat : ndarray of int
+        Flat indices of the lesion voxels (``np.flatnonzero(lesions)``).
+    pieces : ndarray of int
+        Scoring piece of each voxel in ``flat``: its in-slice component (2D conventions) or
+        its 3D component (3D ones).
+
+    Examples
+    --------
+    >>> from ectocalc.imaging.conventions import get_convention
+    >>> m = np.zeros((1, 5, 5), bool); m[0, 0, 0] = True; m[0, 2:4, 2:4] = True
+    >>> lesions, n, flat, _ = kept_lesions(m, convention=get_convention("agatston-1990"),
+    ...                                    pixel_spacing_mm=(0.5, 0.5), increment_mm=3.0)
+    >>> n, flat.tolist()          # the 0.25 mm2 pixel is below 1 mm2
+    (1, [12, 13, 17, 18])
+    """
+    pixel_area = pixel_spacing_mm[0] * pixel_spacing_mm[1]
+    unit = {"mm2": pixel_area, "mm3": pixel_area * increment_mm, "voxels": 1.0}
+    flat = np.flatnonzero(candidates)
+    if convention.dims == 2:
+        pieces, n_pieces = label_in_plane(candidates, flat, connectivity=convention.connectivity)
+        lesion_connectivity = 26
+    else:
+        labelled, n_pieces = cc3d.connected_components(
+            candidates, connectivity=convention.connectivity, return_N=True)
+        pieces = labelled.ravel()[flat]
+        del labelled  # one full-size label array at a time
+        lesion_connectivity = convention.connectivity
+    counts = np.bincount(pieces, minlength=n_pieces + 1)
+    keep = _size_ok(counts * unit[convention.min_size_unit], convention)
+    kept_voxels = keep[pieces]
+    flat, pieces = flat[kept_voxels], pieces[kept_voxels]
+    kept = np.zeros(candidates.shape, dtype=bool)
+    kept.ravel()[flat] = True
+    lesions, n = cc3d.connected_components(kept, connectivity=lesion_connectivity,
+                                           return_N=True, out_dtype=np.uint32)
+    return lesions.view(np.int32), int(n), flat, pieces
+
+
+def max_diameter_mm(points_mm: np.ndarray) -> float:
+    """Largest distance between two voxel centres (mm); 0 for a single voxel.
+
+    Examples
+    --------
+    >>> max_diameter_mm(np.array([[0, 0, 0], [3, 4, 0], [1, 1, 0.0]]))
+    5.0
+    """
+    if len(points_mm) < 2:
+        return 0.0
+    if len(points_mm) > 200:
+        try:
+            points_mm = points_mm[ConvexHull(points_mm).vertices]
+        except QhullError:  # flat (single-slice) lesion: hull of the 2D in-plane points
+            spread = np.ptp(points_mm, axis=0) > 0
+            if spread.sum() == 2:
+                points_mm = points_mm[ConvexHull(points_mm[:, spread]).vertices]
+    diff = points_mm[:, None, :] - points_mm[None, :, :]
+    return float(np.sqrt((diff**2).sum(-1)).max())
+
+
+def measure_lesions(hu: np.ndarray, candidates: np.ndarray, *, convention: Convention,
+                    factor_thresholds_hu: tuple[float, float, float, float],
+                    pixel_spacing_mm: tuple[float, float], increment_mm: float,
+                    thickness_mm: float | None, affine: np.ndarray,
+                    calibration: float = DEFAULT_CALIBRATION) -> Measures:
+    """Score candidate voxels under one convention.
+
+    Parameters
+    ----------
+    hu : ndarray, shape (slices, rows, columns)
+        HU values.
+    candidates : ndarray of bool
+        Voxels at or above the detection threshold, bone and air removed.
+    convention : Convention
+    factor_thresholds_hu : 4 floats
+        Lower HU bounds of density factors 1–4 (kVp-adjusted).
+    pixel_spacing_mm : (float, float)
+    increment_mm : float
+        Spacing between slice positions.
+    thickness_mm : float or None
+        Nominal slice thickness (for conventions that correct by thickness).
+    affine : ndarray, shape (4, 4)
+        ``(column, row, slice, 1)`` → LPS mm, for lesion diameters.
+    calibration : float
+        c_HA in mg HA·cm⁻³·HU⁻¹; mass = c_HA × Σ(voxel volume × HU) / 1000.
+
+    Returns
+    -------
+    Measures
+
+    Examples
+    --------
+    A 2×2-pixel lesion of 1 mm² pixels in one 3 mm slice, peak 250 HU (factor 2):
+
+    >>> from ectocalc.imaging.conventions import get_convention
+    >>> hu = np.zeros((1, 4, 4)); hu[0, 1:3, 1:3] = [[150, 250], [140, 160]]
+    >>> m = measure_lesions(hu, hu >= 130, convention=get_convention("agatston-1990"),
+    ...     factor_thresholds_hu=(130, 200, 300, 400), pixel_spacing_mm=(1.0, 1.0),
+    ...     increment_mm=3.0, thickness_mm=3.0, affine=np.diag([1.0, 1.0, 3.0, 1.0]))
+    >>> m.total_agatston, m.volume_mm3.tolist(), m.peak_hu.tolist()
+    (8.0, [12.0], [250.0])
+    >>> round(float(m.mass_mg[0]), 3)     # 0.78 * 3 mm3 * (150+250+140+160) / 1000
+    1.638
+    """
+    lesions, n, flat, pieces = kept_lesions(candidates, convention=convention,
+                                            pixel_spacing_mm=pixel_spacing_mm,
+                                            increment_mm=increment_mm)
+    pixel_area = pixel_spacing_mm[0] * pixel_spacing_mm[1]
+    voxel_volume = pixel_area * increment_mm
+    ids = lesions.ravel()[flat]
+    values = hu.ravel()[flat].astype(np.float64)
+    coords = np.column_stack(np.unravel_index(flat, hu.shape))
+    counts = np.bincount(ids, minlength=n + 1)[1:]
+    peak = _group_max(ids, values, n)[1:]
+    hu_sum = np.bincount(ids, weights=values, minlength=n + 1)[1:]
+    centroid = np.column_stack([np.bincount(ids, weights=coords[:, a], minlength=n + 1)[1:]
+                                for a in range(3)]) / np.maximum(counts, 1)[:, None]
+
+    # Agatston pieces: a 2D convention's in-slice components, or a 3D lesion's slice sections.
+    slice_index = coords[:, 0]
+    piece_ids = pieces if convention.dims == 2 else ids.astype(np.int64) * hu.shape[0] + \
+        slice_index
+    unique_pieces, inverse = np.unique(piece_ids, return_inverse=True)
+    piece_lesion = np.zeros(len(unique_pieces), dtype=np.int64)
+    piece_lesion[inverse] = ids
+    piece_area = np.bincount(inverse, minlength=len(unique_pieces)) * pixel_area
+    piece_peak = _group_max(inverse + 1, values, len(unique_pieces))[1:]
+    if convention.weighting == "lesion":
+        piece_peak = peak[piece_lesion - 1]
+    factors = np.array([density_factor(p, factor_thresholds_hu) for p in piece_peak], dtype=int)
+    correction = slice_factor(convention, increment_mm=increment_mm, thickness_mm=thickness_mm)
+    agatston = np.bincount(piece_lesion, weights=piece_area * factors * correction,
+                           minlength=n + 1)[1:]
+
+    order = np.argsort(ids, kind="stable")
+    bounds = np.searchsorted(ids[order], np.arange(1, n + 2))
+    spacing = np.array([increment_mm, pixel_spacing_mm[0], pixel_spacing_mm[1]])
+    # Points in patient space (handles non-axial orientations) for Feret diameters.
+    lps = np.column_stack([coords[:, 2], coords[:, 1], coords[:, 0],
+                           np.ones(len(coords))]) @ affine.T if len(coords) else coords
+    slices, diameters = [], []
+    for i in range(n):
+        members = order[bounds[i]:bounds[i + 1]]
+        slices.append(sorted({int(s) for s in slice_index[members]}))
+        diameters.append(max_diameter_mm(lps[members, :3]) + float(spacing[1:].mean()))
+    return Measures(
+        labels=lesions, voxel_counts=counts, volume_mm3=counts * voxel_volume,
+        mass_mg=calibration * voxel_volume * hu_sum / 1000.0, peak_hu=peak, agatston=agatston,
+        centroid_index=centroid, slices=slices, max_diameter_mm=np.array(diameters),
+        factor=_group_max(piece_lesion, factors, n)[1:].astype(int),
+    )
+
+
+def calibration_factor(hu: np.ndarray, *, rod: np.ndarray, water: np.ndarray,
+                       rod_density_mg_cm3: float = 200.0) -> float:
+    """c_HA (mg HA·cm⁻³·HU⁻¹) from a calibration rod of known density and a water region.
+
+    c_HA = ρ_rod / (mean HU in rod − mean HU in water).
+
+    Examples
+    --------
+    >>> hu = np.array([[250.0, 250.0, 0.0, 0.0]])
+    >>> calibration_factor(hu, rod=hu > 100, water=hu < 100)
+    0.8
+    """
+    difference = float(hu[rod].mean() - hu[water].mean())
+    if difference <= 0:
+        raise ValueError("calibration rod is not denser than the water region")
+    return rod_density_mg_cm3 / difference

@@ -1,0 +1,368 @@
+"""The ``ectocalc scan`` pipeline: load → masks → lesions → types → result (→ files).
+
+:func:`analyse` is pure (a :class:`CTVolume` in, a result and a lesion label map out);
+:func:`quantify` adds reading the inputs and writing the optional output files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from scipy import ndimage
+
+from ectocalc.errors import InputError
+from ectocalc.imaging.anatomy import (
+    JOINT_MM,
+    SEARCH_MM,
+    Typing,
+    classify_name,
+    skin_depth_mm,
+    type_lesion,
+)
+from ectocalc.imaging.conventions import (
+    DEFAULT_CONVENTION,
+    Convention,
+    factor_thresholds,
+    parse_conventions,
+)
+from ectocalc.imaging.detect import (
+    DEFAULT_BONE,
+    BoneParameters,
+    body_mask,
+    bone_mask,
+    find_opacified_lumen,
+)
+from ectocalc.imaging.load import load_ct, load_label_map
+from ectocalc.imaging.measure import DEFAULT_CALIBRATION, Measures, measure_lesions
+from ectocalc.imaging.volume import CTVolume
+from ectocalc.model.scan import Lesion, ScanResult, TypeTotals
+
+ContrastPolicy = Literal["refuse", "lumen", "ignore"]
+StageProgress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)`` callback of :func:`quantify`."""
+TYPES = ("vascular", "periarticular", "cutaneous", "visceral", "soft_tissue")
+LUMEN_SD = 3.0
+"""Lumen-relative threshold: lumen mean + this many standard deviations."""
+CALIBRATION_NOTE = ("default 0.78 mg HA/cm3/HU: typical 120 kVp values are about 0.7-0.8 "
+                    "(references/imaging.md); give --calibration from a phantom for true mass")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What :func:`analyse` returns: the result and the voxel map of its lesions."""
+
+    result: ScanResult
+    labels: np.ndarray
+    """int32, same shape as the CT: ``Lesion.id`` per voxel, 0 elsewhere."""
+    factor_thresholds_hu: tuple[float, float, float, float]
+
+
+def _bone_from_map(anatomy: np.ndarray, names: dict[int, str], *, margin_mm: float,
+                   spacing_mm: tuple[float, float, float]) -> np.ndarray:
+    values = [v for v, n in names.items() if classify_name(n).bone]
+    bone = np.isin(anatomy, values)
+    radius = [max(round(margin_mm / s), 0) for s in spacing_mm]
+    if bone.any() and any(radius):
+        bone = ndimage.binary_dilation(bone, structure=np.ones([2 * r + 1 for r in radius], bool))
+    return bone
+
+
+def _contrast_threshold(volume: CTVolume, *, body: np.ndarray, bone: np.ndarray,
+                        spacing_mm: tuple[float, float, float], threshold_hu: float,
+                        policy: ContrastPolicy, warnings: list[str], step: int) -> float:
+    """Detection threshold after the contrast check (refusal raises :class:`InputError`)."""
+    grid = (slice(None), slice(None, None, step), slice(None, None, step))
+    lumen = find_opacified_lumen(
+        volume.hu[grid], spacing_mm=(spacing_mm[0], spacing_mm[1] * step, spacing_mm[2] * step),
+        body=body[grid], bone=bone[grid])
+    source = volume.source or "CT"
+    if volume.contrast_agent:
+        why, field = f"ContrastBolusAgent is '{volume.contrast_agent}'", "ContrastBolusAgent"
+    elif lumen is not None:
+        why = (f"an opacified lumen was found ({lumen.volume_mm3 / 1000:.1f} cm3 at mean "
+               f"{lumen.mean_hu:.0f} HU)")
+        field = "image"
+    else:
+        return threshold_hu
+    if policy == "ignore":
+        warnings.append(f"contrast-enhanced scan suspected ({why}); scored at the plain "
+                        "threshold because --contrast ignore was given: check every lesion")
+        return threshold_hu
+    if policy == "refuse":
+        raise InputError(source, field, f"contrast-enhanced CT ({why}): a fixed {threshold_hu:g}"
+                         " HU threshold would count opacified blood as calcium; use a non-"
+                         "contrast scan, or --contrast lumen for a lumen-relative threshold")
+    if lumen is None:
+        raise InputError(source, field, f"contrast-enhanced CT ({why}) but no opacified lumen "
+                         "was found to derive a lumen-relative threshold")
+    adjusted = max(threshold_hu, lumen.mean_hu + LUMEN_SD * lumen.std_hu)
+    warnings.append(f"contrast-enhanced scan ({why}): lumen-relative threshold "
+                    f"{adjusted:.0f} HU (lumen mean {lumen.mean_hu:.0f} + {LUMEN_SD:g} SD); "
+                    "Agatston on contrast CT is not the validated score, compare with care")
+    return adjusted
+
+
+def _summary(convention: Convention, measures: Measures, threshold_hu: float) -> dict:
+    return {"convention": convention.name, "description": convention.description,
+            "threshold_hu": threshold_hu, "agatston": round(measures.total_agatston, 2),
+            "volume_mm3": round(float(measures.volume_mm3.sum()), 2),
+            "mass_mg": round(float(measures.mass_mg.sum()), 2), "lesion_count": measures.count}
+
+
+def _type_all(measures: Measures, *, body: np.ndarray, spacing_mm: tuple[float, float, float],
+              anatomy: np.ndarray | None, names: dict[int, str] | None) -> list[Typing]:
+    """Type every lesion of ``measures``, each on a crop just large enough for the rules."""
+    reach = max(JOINT_MM, SEARCH_MM) if anatomy is not None else 0.0
+    margin = [int(np.ceil(reach / s)) for s in spacing_mm]
+    depth: dict[int, np.ndarray] = {}  # skin depth per slice, computed once
+    typings = []
+    for i, box in enumerate(ndimage.find_objects(measures.labels)):
+        wide = tuple(slice(max(b.start - m, 0), b.stop + m)
+                     for b, m in zip(box, margin, strict=True))
+        mask = measures.labels[wide] == i + 1
+        skin = np.inf
+        for k in range(box[0].start, box[0].stop):
+            on_slice = mask[k - wide[0].start]
+            if not on_slice.any():
+                continue
+            if k not in depth:
+                depth[k] = skin_depth_mm(body[k], pixel_spacing_mm=spacing_mm[1:])
+            skin = min(skin, float(depth[k][wide[1:]][on_slice].min()))
+        typings.append(type_lesion(mask, skin_distance_mm=skin, spacing_mm=spacing_mm,
+                                   anatomy=None if anatomy is None else anatomy[wide],
+                                   names=names))
+    return typings
+
+
+def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
+            names: dict[int, str] | None = None, kvp: float | None = None,
+            conventions: Sequence[Convention] | None = None, calibration: float | None = None,
+            contrast: ContrastPolicy = "refuse",
+            bone_params: BoneParameters = DEFAULT_BONE) -> Analysis:
+    """Quantify calcification on one CT volume.
+
+    Parameters
+    ----------
+    volume : CTVolume
+    anatomy : ndarray of int, optional
+        Label map on the CT grid; ``names`` maps its values to TotalSegmentator classes.
+    names : dict of int to str, optional
+    kvp : float, optional
+        Overrides the volume's kVp for the threshold table.
+    conventions : sequence of Convention, optional
+        The first is the primary (fills the contract fields); default ``agatston-1990``.
+    calibration : float, optional
+        c_HA in mg HA·cm⁻³·HU⁻¹ (default 0.78, stated in the output).
+    contrast : {"refuse", "lumen", "ignore"}
+        What to do with a contrast-enhanced scan.
+    bone_params : BoneParameters
+        Tuning of the map-free bone exclusion.
+
+    Returns
+    -------
+    Analysis
+
+    Raises
+    ------
+    InputError
+        Contrast-enhanced scan under ``contrast="refuse"``.
+    """
+    conventions = list(conventions or parse_conventions(DEFAULT_CONVENTION))
+    warnings = list(volume.warnings)
+    kvp_used = kvp if kvp is not None else volume.kvp
+    thresholds, table_kvp, kvp_warning = factor_thresholds(kvp_used)
+    if kvp_warning:
+        warnings.append(kvp_warning)
+    calibration_source = CALIBRATION_NOTE if calibration is None else "given (--calibration)"
+    if calibration is None:
+        calibration = DEFAULT_CALIBRATION
+        if kvp_used is not None and abs(kvp_used - 120) > 1:
+            warnings.append(f"mass uses a 120 kVp calibration at {kvp_used:g} kVp; give "
+                            "--calibration measured at this tube voltage")
+    spacing = (volume.slice_increment_mm, *volume.pixel_spacing_mm)
+    hu = volume.hu
+    # Body, bone and lumen are large structures: a ~0.7 mm grid finds them as well, faster.
+    step = max(1, int(0.7 // min(volume.pixel_spacing_mm)))
+    body = body_mask(hu, step=step)
+    bone = bone_mask(hu, threshold_hu=thresholds[0], spacing_mm=spacing, body=body,
+                     params=bone_params, step=step)
+    if anatomy is not None and names:
+        bone |= _bone_from_map(anatomy, names, margin_mm=bone_params.margin_mm,
+                               spacing_mm=spacing)
+    threshold = _contrast_threshold(volume, body=body, bone=bone, spacing_mm=spacing,
+                                    threshold_hu=thresholds[0], policy=contrast,
+                                    warnings=warnings, step=step)
+    shift = threshold - thresholds[0]
+    factor_bounds = tuple(t + shift for t in thresholds)
+    candidates = (hu >= threshold) & body & ~bone
+
+    summaries = []
+    measures = None
+    for c in conventions:
+        m = measure_lesions(
+            hu, candidates, convention=c, factor_thresholds_hu=factor_bounds,
+            pixel_spacing_mm=volume.pixel_spacing_mm, increment_mm=volume.slice_increment_mm,
+            thickness_mm=volume.slice_thickness_mm, affine=volume.affine,
+            calibration=calibration)
+        summaries.append(_summary(c, m, threshold))
+        if measures is None:  # only the primary keeps its voxel labels
+            measures = m
+    del candidates, bone
+    if any(c.slice_correction == "thickness" for c in conventions) and \
+            volume.slice_thickness_mm is None:
+        warnings.append("SliceThickness unknown: thickness-corrected conventions use the "
+                        "slice increment")
+    primary = conventions[0]
+    typings = _type_all(measures, body=body, spacing_mm=spacing, anatomy=anatomy, names=names)
+    new_id = np.zeros(measures.count + 1, dtype=np.int32)  # dropped lesions map to 0
+    lesions: list[Lesion] = []
+    centroids = volume.index_to_lps(measures.centroid_index) if measures.count else []
+    for i, typing in enumerate(typings):
+        if typing.bone:
+            continue
+        new_id[i + 1] = len(lesions) + 1
+        lesions.append(Lesion(
+            id=len(lesions) + 1, centroid_mm=tuple(round(float(v), 2) for v in centroids[i]),
+            volume_mm3=round(float(measures.volume_mm3[i]), 2),
+            mass_mg=round(float(measures.mass_mg[i]), 3),
+            peak_hu=round(float(measures.peak_hu[i]), 1),
+            agatston=round(float(measures.agatston[i]), 2), type=typing.type,
+            region=typing.region, subtype=typing.subtype, slices=measures.slices[i],
+            max_diameter_mm=round(float(measures.max_diameter_mm[i]), 2),
+            density_factor=int(measures.factor[i])))
+    dropped = len(typings) - len(lesions)
+    labels = measures.labels
+    for plane in labels:  # renumber in place, slice by slice: no second full-size array
+        plane[...] = new_id[plane]
+    if dropped:
+        warnings.append(f"{dropped} dense region(s) inside bone classes of the anatomy map "
+                        "excluded as bone")
+    by_type = {t: TypeTotals() for t in TYPES}
+    for lesion in lesions:
+        sums = by_type[lesion.type]
+        sums.agatston = round(sums.agatston + lesion.agatston, 2)
+        sums.volume_mm3 = round(sums.volume_mm3 + lesion.volume_mm3, 2)
+        sums.mass_mg = round(sums.mass_mg + lesion.mass_mg, 3)
+    totals = {"agatston": round(sum(x.agatston for x in lesions), 2),
+              "volume_mm3": round(sum(x.volume_mm3 for x in lesions), 2),
+              "mass_mg": round(sum(x.mass_mg for x in lesions), 3)}
+    summaries[0].update(totals, lesion_count=len(lesions))  # after map-bone removal
+    result = ScanResult(
+        convention=primary.name, threshold_hu=round(threshold, 1), kvp=kvp_used,
+        slice_increment_mm=round(volume.slice_increment_mm, 4),
+        pixel_spacing_mm=tuple(round(s, 4) for s in volume.pixel_spacing_mm),
+        calibration_mg_per_cm3_per_hu=calibration,
+        **totals, lesions=lesions, by_type=by_type, warnings=warnings, source=volume.source,
+        factor_thresholds_hu=list(factor_bounds), threshold_table_kvp=table_kvp,
+        calibration_source=calibration_source,
+        acquisition={"kvp": volume.kvp, "slice_thickness_mm": volume.slice_thickness_mm,
+                     "slice_increment_mm": volume.slice_increment_mm, "kernel": volume.kernel,
+                     "contrast_agent": volume.contrast_agent,
+                     "manufacturer": volume.manufacturer, "shape": list(hu.shape)},
+        conventions=summaries if len(summaries) > 1 else [],
+    )
+
+    return Analysis(result=result, labels=labels, factor_thresholds_hu=factor_bounds)
+
+
+def _write_outputs(volume: CTVolume, analysis: Analysis, out_dir: Path) -> None:
+    """Write CSV, SEG, SR and overlays; a writer that fails is reported, never half-written."""
+    result = analysis.result
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outputs: dict[str, str | list[str]] = {}
+    try:
+        from ectocalc.imaging import export, overlay
+    except ImportError as error:
+        result.warnings.append(f"output writers unavailable ({error}); no files written")
+        return
+    steps = [("csv", lambda: export.write_lesion_csv(result, out_dir / "lesions.csv"))]
+    if volume.source_datasets:
+        steps += [
+            ("seg", lambda: export.write_seg(volume, analysis.labels, result, out_dir / "seg.dcm")),
+            ("sr", lambda: export.write_sr(volume, result, Path(outputs["seg"]),
+                                           out_dir / "sr.dcm")),
+        ]
+    else:
+        result.warnings.append("NIfTI input: DICOM SEG and SR not written (they reference "
+                               "DICOM source images)")
+    steps.append(("overlay_png", lambda: overlay.write_overlays(
+        volume, analysis.labels, result, out_dir,
+        factor_thresholds_hu=analysis.factor_thresholds_hu)))
+    for key, write in steps:
+        if key == "sr" and "seg" not in outputs:
+            continue
+        try:
+            written = write()
+        except Exception as error:  # one failed writer must not lose the others
+            result.warnings.append(f"{key} not written: {type(error).__name__}: {error}")
+            continue
+        outputs[key] = [str(p) for p in written] if isinstance(written, list) else str(written)
+    result.outputs = outputs
+    json_path = out_dir / "scan.json"
+    result.outputs["json"] = str(json_path)
+    export.atomic_write(json_path, lambda tmp: tmp.write_text(result.model_dump_json(indent=2)))
+
+
+def quantify(path: str | Path, *, anatomy: str | Path | None = None,
+             anatomy_names: str | Path | None = None, kvp: float | None = None,
+             convention: str = DEFAULT_CONVENTION, calibration: float | None = None,
+             out_dir: str | Path | None = None, contrast: ContrastPolicy = "refuse",
+             progress: StageProgress | None = None) -> ScanResult:
+    """Read a CT (and optional anatomy map), quantify it, and optionally write files.
+
+    Parameters
+    ----------
+    path : str or Path
+        DICOM series folder, ``.zip`` of one, or NIfTI.
+    anatomy, anatomy_names : str or Path, optional
+        Label map (NIfTI or DICOM SEG) and its NAMES.json.
+    kvp : float, optional
+        Tube voltage for the threshold table when the data lack or misstate it.
+    convention : str
+        One name, a comma-separated list (first = primary) or ``all``.
+    calibration : float, optional
+        c_HA in mg HA·cm⁻³·HU⁻¹.
+    out_dir : str or Path, optional
+        Receives ``lesions.csv``, ``seg.dcm``, ``sr.dcm``, overlay PNGs and ``scan.json``.
+    contrast : {"refuse", "lumen", "ignore"}
+        Policy for contrast-enhanced scans.
+    progress : callable, optional
+        ``progress(stage, done, total)``: slices decoded ("loading CT"), then one step each
+        for "analysing" and "writing outputs".
+
+    Returns
+    -------
+    ScanResult
+
+    Raises
+    ------
+    InputError
+        Unreadable or unsuitable input (the CLI prints one line and exits 2).
+    """
+    try:
+        chosen = parse_conventions(convention)
+    except KeyError as error:
+        raise InputError("--convention", "", str(error.args[0])) from None
+    if calibration is not None and not calibration > 0:
+        raise InputError("--calibration", "", f"must be positive, got {calibration}")
+    if kvp is not None and not 40 <= kvp <= 160:
+        raise InputError("--kvp", "", f"{kvp:g} is not a CT tube voltage (40-160 kVp)")
+    if anatomy_names is not None and anatomy is None:
+        raise InputError("--anatomy-names", "", "given without --anatomy")
+    report = progress or (lambda stage, done, total: None)
+    volume = load_ct(path, progress=lambda done, total: report("loading CT", done, total))
+    labels, names = (load_label_map(anatomy, volume, names_path=anatomy_names)
+                     if anatomy is not None else (None, None))
+    report("analysing", 0, 1)
+    analysis = analyse(volume, anatomy=labels, names=names, kvp=kvp, conventions=chosen,
+                       calibration=calibration, contrast=contrast)
+    report("analysing", 1, 1)
+    if out_dir is not None:
+        report("writing outputs", 0, 1)
+        _write_outputs(volume, analysis, Path(out_dir))
+        report("writing outputs", 1, 1)
+    return analysis.result

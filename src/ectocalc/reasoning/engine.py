@@ -1,0 +1,116 @@
+"""The reasoning pipeline: facts → types, syndromes → mechanism → work-up, management, alerts.
+
+Syndromes are judged before the mechanism because mechanism signals may rest on them (the
+calciphylaxis picture, an inherited syndrome by its criteria); the plan rules may ask about both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+
+from ectocalc.knowledge import load_knowledge
+from ectocalc.model.assessment import (
+    Alert,
+    Derived,
+    LabReport,
+    Mechanism,
+    PlanItem,
+    SyndromeItem,
+    TypeItem,
+)
+from ectocalc.model.case import Case
+from ectocalc.reasoning.concepts import Mention, recognise
+from ectocalc.reasoning.facts import Facts, build_facts
+from ectocalc.reasoning.mechanisms import score_mechanisms
+from ectocalc.reasoning.plans import alerts, plan_items
+from ectocalc.reasoning.syndromes import assess_syndromes
+
+
+@dataclass(frozen=True)
+class ReasoningResult:
+    """What the reasoning adds to an assessment (contract section 3)."""
+
+    mechanism: Mechanism
+    types: list[TypeItem]
+    syndromes: list[SyndromeItem]
+    workup: list[PlanItem]
+    management: list[PlanItem]
+    alerts: list[Alert]
+
+
+def _observed(facts: Facts, index: int) -> list[str]:
+    """What the case says about a finding's symptoms, as evidence."""
+    view = facts.findings[index]
+    f = view.finding
+    said = [f"pain {f.pain}" if f.pain else "",
+            "functional limitation" if f.functional_limitation else "",
+            "ulcerated" if f.ulcerated else "",
+            f"size {f.size_mm:g} mm" if f.size_mm else "",
+            f"signs: {', '.join(f.signs)}" if f.signs else ""]
+    return [f"{view.label}: {s}" for s in said if s]
+
+
+def calcification_types(facts: Facts) -> list[TypeItem]:
+    """One type per finding, decided by its site, with the symptoms the sources associate.
+
+    Examples
+    --------
+    >>> from ectocalc.model import Case, Finding
+    >>> from ectocalc.reasoning.facts import build_facts
+    >>> from ectocalc.reasoning.concepts import recognise
+    >>> case = Case(findings=[Finding(site="mitral valve annulus")])
+    >>> facts = build_facts(case=case, labs=[], derived=Derived(), mentions=recognise(case))
+    >>> [(t.id, t.subtype) for t in calcification_types(facts)]
+    [('vascular', 'valvular')]
+    """
+    kb = load_knowledge()
+    entries = {t.id: t for t in kb.types.types}
+    items = []
+    for view in facts.findings:
+        entry = entries[view.type]
+        items.append(TypeItem(id=view.type, site=view.finding.site, subtype=view.subtype,
+                              symptoms=[s.label for s in entry.symptoms],
+                              evidence=[view.type_basis, *_observed(facts, view.index)],
+                              source=kb.cite(entry.source)))
+    return items
+
+
+def reason(case: Case, *, labs: list[LabReport] | None = None, derived: Derived | None = None,
+           mentions: list[Mention] | None = None) -> ReasoningResult:
+    """Assess a case: mechanism differential, types, syndromes, work-up, management, alerts.
+
+    Parameters
+    ----------
+    case : Case
+        The validated case.
+    labs : list of LabReport, optional
+        One report per analyte (latest value, flagged); none means no labs.
+    derived : Derived, optional
+        Corrected calcium, Ca×P, eGFR, CKD stage, TmP/GFR as computed by the pipeline.
+    mentions : list of Mention, optional
+        Concepts recognised in the case; recognised here when not given.
+
+    Examples
+    --------
+    >>> from ectocalc.model import Case, Condition, Finding
+    >>> case = Case(conditions=[Condition(text="s/p radiotherapy")],
+    ...             findings=[Finding(site="left breast soft tissue")])
+    >>> result = reason(case)
+    >>> result.mechanism.primary, [t.id for t in result.types]
+    ('dystrophic', ['soft_tissue'])
+    """
+    kb = load_knowledge()
+    facts = build_facts(case=case, labs=labs or [], derived=derived or Derived(),
+                        mentions=recognise(case) if mentions is None else mentions)
+    syndromes = assess_syndromes(facts, kb)
+    facts = replace(facts, syndromes=MappingProxyType({s.id: s.certainty for s in syndromes}))
+    mechanism = score_mechanisms(facts, kb)
+    facts = replace(facts, mechanism=mechanism)
+    workup = plan_items(kb.workup.workup, facts, kb)
+    # Management may ask about the work-up (e.g. no excision before a planned biopsy).
+    management = plan_items(kb.management.management, facts, kb,
+                            earlier=frozenset(item.id for item in workup))
+    return ReasoningResult(mechanism=mechanism, types=calcification_types(facts),
+                           syndromes=syndromes, workup=workup, management=management,
+                           alerts=alerts(facts, kb))

@@ -1,0 +1,353 @@
+"""The generic rule evaluator: one function per predicate of the grammar in the knowledge schema.
+
+A condition either holds or not; when it holds it returns the evidence (case facts, in words)
+that made it hold, so every conclusion can say why.
+
+Examples
+--------
+>>> from ectocalc.model import Case, Condition, Derived
+>>> from ectocalc.reasoning.concepts import recognise
+>>> from ectocalc.reasoning.facts import build_facts
+>>> case = Case(conditions=[Condition(text="ESRD on HD")])
+>>> facts = build_facts(case=case, labs=[], derived=Derived(), mentions=recognise(case))
+>>> evaluate({"all": [{"dialysis": True}, {"ckd_stage_at_least": "G4"}]}, facts)
+Match(ok=True, evidence=("CKD G5D from conditions[0].text: 'ESRD on HD'",))
+>>> evaluate({"lab.phosphate": "missing"}, facts).evidence
+('Phosphate (as P) not measured',)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ectocalc.knowledge.schema import CERTAINTIES, CKD_STAGES, PAIN_LEVELS, Condition
+from ectocalc.labs.catalogue import analyte as catalogue_analyte
+from ectocalc.reasoning.facts import Facts, FindingView, lab_text
+
+
+@dataclass(frozen=True)
+class Match:
+    ok: bool
+    evidence: tuple[str, ...] = ()
+
+
+NO = Match(False)
+
+
+def _yes(*evidence: str) -> Match:
+    return Match(True, tuple(dict.fromkeys(e for e in evidence if e)))
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# --------------------------------------------------------------------------- case predicates
+
+
+def _concept(facts: Facts, ids: Any, *, family: bool = False, suspected: bool = False) -> Match:
+    wanted = _items(ids)
+    hits = [m for m in facts.mentions if m.id in wanted and m.family == family
+            and (not suspected or "suspected" in m.attributes)]
+    if not hits:
+        return NO
+    qualifier = ", family" if family else (", suspected" if suspected else "")
+    return _yes(*(f"{m.origin}: '{m.matched}' ({m.label}{qualifier})" for m in hits))
+
+
+def _lab_flag(facts: Facts, analyte: str, flags: Any) -> Match:
+    report = facts.labs.get(analyte)
+    if report is None:
+        label = catalogue_analyte(analyte).label
+        return _yes(f"{label} not measured") if "missing" in _items(flags) else NO
+    return _yes(lab_text(report)) if _flag_matches(report.flag, flags) else NO
+
+
+def _flag_matches(flag: str | None, flags: Any) -> bool:
+    if flag is None:
+        return "missing" in _items(flags)
+    groups = {"high": ("high", "critical_high"), "low": ("low", "critical_low"),
+              "abnormal": ("high", "critical_high", "low", "critical_low"),
+              "measured": ("normal", "high", "critical_high", "low", "critical_low")}
+    return any(flag in groups.get(wanted, (wanted,)) for wanted in _items(flags))
+
+
+def _lab_above(facts: Facts, analyte: str, threshold: float) -> Match:
+    report = facts.labs.get(analyte)
+    if report is None or report.canonical_value <= threshold:
+        return NO
+    return _yes(f"{lab_text(report)} > {threshold:g} {report.canonical_unit}")
+
+
+def _upper_limit(facts: Facts, analyte: str) -> float | None:
+    """Upper reference limit: the lab's range on the result, else the catalogue's."""
+    report = facts.labs.get(analyte)
+    if report is not None and report.reference_range is not None:
+        return report.reference_range[1]
+    reference = catalogue_analyte(analyte).reference
+    return reference[1] if reference else None
+
+
+def _lab_above_uln(facts: Facts, analyte: str, times: float) -> Match:
+    report = facts.labs.get(analyte)
+    upper = _upper_limit(facts, analyte)
+    if report is None or upper is None or report.canonical_value <= times * upper:
+        return NO
+    return _yes(f"{lab_text(report)} > {times:g} × upper limit {upper:g}")
+
+
+def _persistent_high(facts: Facts, analyte: str, wanted: bool) -> Match:
+    """Latest two results of ``analyte`` both above range (KDIGO 2017 4.1.5 'persistent')."""
+    results = sorted((r for r in facts.case.labs if r.analyte == analyte),
+                     key=lambda r: (r.date is None, r.date))
+    upper = _upper_limit(facts, analyte)
+    recent = results[-2:]
+    persistent = (upper is not None and len(recent) == 2
+                  and all(r.canonical_value > upper for r in recent))
+    if persistent != wanted:
+        return NO
+    values = ", ".join(f"{r.canonical_value:g}" for r in recent)
+    label = catalogue_analyte(analyte).label
+    return _yes(f"{label} above range on the last two results ({values})" if persistent
+                else f"{label}: no repeated high result (a single value)")
+
+
+def _stage_at_least(facts: Facts, stage: str) -> Match:
+    if facts.ckd_stage is None:
+        return NO
+    ok = CKD_STAGES.index(facts.ckd_stage) >= CKD_STAGES.index(stage)
+    return _yes(facts.ckd_stage_basis) if ok else NO
+
+
+def _stage_below(facts: Facts, stage: str) -> Match:
+    if facts.ckd_stage is None:
+        return NO
+    ok = CKD_STAGES.index(facts.ckd_stage) < CKD_STAGES.index(stage)
+    return _yes(facts.ckd_stage_basis) if ok else NO
+
+
+def _egfr_below(facts: Facts, threshold: float) -> Match:
+    egfr = facts.derived.egfr_ml_min_1_73m2
+    if egfr is None or egfr >= threshold:
+        return NO
+    return _yes(f"eGFR {egfr:g} mL/min/1.73 m² < {threshold:g}")
+
+
+def _kidney_function(facts: Facts, state: str) -> Match:
+    """normal: eGFR ≥ 60 (or creatinine within range) with no dialysis or stated CKD G3a+."""
+    egfr = facts.derived.egfr_ml_min_1_73m2
+    creatinine = facts.labs.get("creatinine")
+    impaired = (facts.dialysis or (egfr is not None and egfr < 60)
+                or (facts.ckd_stage is not None
+                    and CKD_STAGES.index(facts.ckd_stage) >= CKD_STAGES.index("G3a"))
+                or (egfr is None and creatinine is not None
+                    and creatinine.flag in ("high", "critical_high")))
+    if egfr is not None:
+        text = f"eGFR {egfr:g} mL/min/1.73 m²"
+    elif creatinine is not None:
+        text = lab_text(creatinine)
+    else:
+        text = facts.ckd_stage_basis or "kidney function not measured"
+    known = egfr is not None or creatinine is not None or facts.dialysis or bool(facts.ckd_stage)
+    actual = "impaired" if impaired else ("normal" if known else "missing")
+    if actual == "impaired" and facts.ckd_stage_basis and text != facts.ckd_stage_basis:
+        text = f"{text}; {facts.ckd_stage_basis}"
+    return _yes(text) if actual == state else NO
+
+
+def _number(value: float | None, threshold: float, text: str, above: bool) -> Match:
+    if value is None:
+        return NO
+    return _yes(text) if (value > threshold if above else value < threshold) else NO
+
+
+def _age(facts: Facts, threshold: float, below: bool) -> Match:
+    age = facts.case.patient.age_years
+    if age is None:
+        return NO
+    ok = age < threshold if below else age >= threshold
+    return _yes(f"age {age:g} years") if ok else NO
+
+
+def _gene(facts: Facts, genes: Any, zygosity: str | None) -> Match:
+    hits = [text for gene, (biallelic, text) in facts.genes.items() if gene in _items(genes)
+            and (zygosity is None or biallelic == (zygosity == "biallelic"))]
+    return _yes(*hits) if hits else NO
+
+
+def _syndrome(facts: Facts, ids: Any) -> Match:
+    hits = [f"syndrome {s} ({facts.syndromes[s]})" for s in _items(ids) if s in facts.syndromes]
+    return _yes(*hits) if hits else NO
+
+
+def _syndrome_at_least(facts: Facts, syndrome: str, certainty: str) -> Match:
+    found = facts.syndromes.get(syndrome)
+    if found is None or CERTAINTIES.index(found) < CERTAINTIES.index(certainty):
+        return NO
+    return _yes(f"syndrome {syndrome} ({found})")
+
+
+def _mechanism(facts: Facts, ids: Any) -> Match:
+    primary = facts.mechanism.primary if facts.mechanism else None
+    return _yes(f"primary mechanism {primary}") if primary in _items(ids) else NO
+
+
+def _confidence(facts: Facts, levels: Any) -> Match:
+    level = facts.mechanism.confidence if facts.mechanism else None
+    return _yes(f"mechanism confidence {level}") if level in _items(levels) else NO
+
+
+def _plan(facts: Facts, ids: Any) -> Match:
+    hits = [i for i in _items(ids) if i in facts.plans]
+    return _yes(*(f"plan includes {i}" for i in hits)) if hits else NO
+
+
+def _type_present(facts: Facts, types: Any) -> Match:
+    hits = [f"{v.label}: {v.type}" for v in facts.findings if v.type in _items(types)]
+    return _yes(*hits) if hits else NO
+
+
+def _bool_state(state: bool, wanted: bool, text: str) -> Match:
+    return _yes(text) if state == wanted else NO
+
+
+# ---------------------------------------------------------------- syndrome criteria counting
+
+
+def _criteria(facts: Facts, grade: str | None = None) -> list[tuple[str, str | None]]:
+    return [(cid, category) for cid, (category, g) in facts.criteria.items()
+            if grade is None or g == grade]
+
+
+def _count(hits: list[Any], n: int, text: str) -> Match:
+    return _yes(f"{len(hits)} {text}") if len(hits) >= n else NO
+
+
+def _major_with_minor_other(facts: Facts, wanted: bool) -> Match:
+    majors = {c for _, c in _criteria(facts, "major")}
+    minors = {c for _, c in _criteria(facts, "minor")}
+    ok = any(mi != ma for ma in majors for mi in minors)
+    return _bool_state(ok, wanted, "a major criterion with a minor one from another category")
+
+
+def _major_in_one_category(facts: Facts, n: int) -> Match:
+    categories = [c for _, c in _criteria(facts, "major")]
+    best = max((categories.count(c) for c in set(categories)), default=0)
+    return _yes(f"{best} major criteria in one category") if best >= n else NO
+
+
+# ---------------------------------------------------------------------- finding predicates
+
+
+def _finding_pred(name: str, value: Any, view: FindingView) -> Match:
+    f = view.finding
+    label = view.label
+    if name == "type":
+        return _yes(f"{label}: {view.type} ({view.type_basis})") if view.type in _items(
+            value) else NO
+    if name in ("site", "sign"):
+        have = view.sites if name == "site" else view.signs
+        hits = sorted(set(_items(value)) & have)
+        return _yes(f"{label}: {name} {', '.join(hits)}") if hits else NO
+    if name == "pain_at_least":
+        ok = f.pain is not None and PAIN_LEVELS.index(f.pain) >= PAIN_LEVELS.index(value)
+        return _yes(f"{label}: pain {f.pain}") if ok else NO
+    if name in ("size_mm_above", "size_mm_at_least", "size_mm_below"):
+        size = f.size_mm
+        if size is None:
+            return NO
+        ok = {"size_mm_above": size > value, "size_mm_at_least": size >= value,
+              "size_mm_below": size < value}[name]
+        return _yes(f"{label}: size {size:g} mm") if ok else NO
+    if name == "modality":
+        return _yes(f"{label}: seen on {f.modality}") if f.modality in _items(value) else NO
+    if name == "localised":
+        # A deposit in a vessel or an organ is not a localised, removable mass.
+        local = view.type in ("periarticular", "cutaneous", "soft_tissue")
+        return _bool_state(local, value, f"{label}: {'localised' if local else 'not localised'} "
+                           f"({view.type})")
+    state = getattr(f, name)  # ulcerated, functional_limitation, conservative_treatment_failed
+    return _yes(f"{label}: {name.replace('_', ' ')}") if state is value else NO
+
+
+# ------------------------------------------------------------------------------ dispatch
+
+CasePredicate = Callable[[Facts, Any], Match]
+
+_CASE: dict[str, CasePredicate] = {
+    "concept": lambda f, v: _concept(f, v),
+    "family_history": lambda f, v: _concept(f, v, family=True),
+    "suspected": lambda f, v: _concept(f, v, suspected=True),
+    "calcium": lambda f, v: _yes(f.calcium.text) if _flag_matches(f.calcium.flag, v) else NO,
+    "ckd_stage_at_least": _stage_at_least,
+    "ckd_stage_below": _stage_below,
+    "dialysis": lambda f, v: _bool_state(f.dialysis, v, f.ckd_stage_basis if f.dialysis
+                                         else "not on dialysis"),
+    "egfr_below": _egfr_below,
+    "kidney_function": _kidney_function,
+    "ca_p_product_above": lambda f, v: _number(
+        f.derived.calcium_phosphate_product_mg2_dl2, v,
+        f"Ca×P {f.derived.calcium_phosphate_product_mg2_dl2} mg²/dL² > {v:g}", above=True),
+    "tmp_gfr_above": lambda f, v: _number(
+        f.derived.tmp_gfr_mg_dl, v, f"TmP/GFR {f.derived.tmp_gfr_mg_dl} mg/dL > {v:g}",
+        above=True),
+    "age_below": lambda f, v: _age(f, v, below=True),
+    "age_at_least": lambda f, v: _age(f, v, below=False),
+    "gene": lambda f, v: _gene(f, v, None),
+    "gene_biallelic": lambda f, v: _gene(f, v, "biallelic"),
+    "gene_monoallelic": lambda f, v: _gene(f, v, "monoallelic"),
+    "has_findings": lambda f, v: _bool_state(bool(f.findings), v, f"{len(f.findings)} findings"),
+    "type_present": _type_present,
+    "syndrome": _syndrome,
+    "mechanism": _mechanism,
+    "confidence": _confidence,
+    "plan": _plan,
+    "criterion": lambda f, v: _yes(*(f"criterion {c}" for c in _items(v) if c in f.criteria))
+    if any(c in f.criteria for c in _items(v)) else NO,
+    "major_categories_at_least": lambda f, v: _count(
+        sorted({c for _, c in _criteria(f, "major")}), v, "categories with a major criterion"),
+    "major_in_one_category_at_least": _major_in_one_category,
+    "major_at_least": lambda f, v: _count(_criteria(f, "major"), v, "major criteria"),
+    "minor_at_least": lambda f, v: _count(_criteria(f, "minor"), v, "minor criteria"),
+    "major_with_minor_other_category": _major_with_minor_other,
+}
+
+_KEYED: dict[str, Callable[[Facts, str, Any], Match]] = {
+    "lab": _lab_flag,
+    "lab_above": _lab_above,
+    "lab_above_uln": _lab_above_uln,
+    "persistent_high": _persistent_high,
+    "syndrome_at_least": _syndrome_at_least,
+}
+
+
+def evaluate(condition: Condition, facts: Facts, view: FindingView | None = None) -> Match:
+    """Whether ``condition`` holds for the case (or for one finding), with its evidence.
+
+    ``all`` gathers the evidence of every part, ``any`` of every part that holds, ``not`` none;
+    ``finding`` holds when some finding meets its condition.
+    """
+    ((key, value),) = condition.items()
+    if key == "all":
+        parts = [evaluate(c, facts, view) for c in value]
+        return _yes(*(e for p in parts for e in p.evidence)) if all(p.ok for p in parts) else NO
+    if key == "any":
+        held = [p for p in (evaluate(c, facts, view) for c in value) if p.ok]
+        return _yes(*(e for p in held for e in p.evidence)) if held else NO
+    if key == "not":
+        return NO if evaluate(value, facts, view).ok else Match(True)
+    if key == "at_least":
+        held = [p for p in (evaluate(c, facts, view) for c in value["of"]) if p.ok]
+        return _yes(*(e for p in held for e in p.evidence)) if len(held) >= value["n"] else NO
+    if key == "finding":
+        held = [p for p in (evaluate(value, facts, v) for v in facts.findings) if p.ok]
+        return _yes(*(e for p in held for e in p.evidence)) if held else NO
+    if "." in key:
+        name, _, subject = key.partition(".")
+        return _KEYED[name](facts, subject, value)
+    if view is not None and key not in _CASE:
+        return _finding_pred(key, value, view)
+    return _CASE[key](facts, value)
+

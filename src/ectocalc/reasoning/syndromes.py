@@ -1,0 +1,62 @@
+"""Syndromes: match each syndrome's criteria, then take the strongest level that holds."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import MappingProxyType
+
+from ectocalc.knowledge import Knowledge
+from ectocalc.knowledge.schema import Sourced, SyndromeEntry
+from ectocalc.model.assessment import SyndromeItem
+from ectocalc.reasoning.facts import Facts
+from ectocalc.reasoning.rules import evaluate
+
+
+def flagged(text: str, item: Sourced) -> str:
+    """``text`` marked ``[check]`` when the knowledge entry is not confirmed."""
+    return f"{text} [check]" if item.check and not text.endswith("[check]") else text
+
+
+def _assess(entry: SyndromeEntry, facts: Facts, kb: Knowledge) -> SyndromeItem | None:
+    criteria: dict[str, tuple[str | None, str | None]] = {}
+    described = []
+    for criterion in entry.criteria:
+        match = evaluate(criterion.when, facts)
+        if match.ok:
+            criteria[criterion.id] = (criterion.category, criterion.grade)
+            shown = f"{criterion.text}: {'; '.join(match.evidence)}" if match.evidence else (
+                criterion.text)
+            described.append(flagged(shown, criterion))
+    if not criteria:
+        return None
+    scoped = replace(facts, criteria=MappingProxyType(criteria))
+    level = next((lv for lv in entry.levels if evaluate(lv.when, scoped).ok), None)
+    if level is None:
+        return None
+    notes = []
+    for note in entry.notes:
+        if note.when is None:
+            notes.append(flagged(note.text, note))
+            continue
+        match = evaluate(note.when, scoped)
+        if match.ok:
+            notes.append(flagged(f"{note.text}: {'; '.join(match.evidence)}", note))
+    return SyndromeItem(id=entry.id, name=entry.name, certainty=level.certainty,
+                        criteria=described, source=kb.cite(entry.source), notes=notes)
+
+
+def assess_syndromes(facts: Facts, kb: Knowledge) -> list[SyndromeItem]:
+    """Syndromes the case meets, with certainty and the criteria that held (file order).
+
+    Examples
+    --------
+    >>> from ectocalc.knowledge import load_knowledge
+    >>> from ectocalc.model import Case, Derived, GeneticFinding
+    >>> from ectocalc.reasoning.facts import build_facts
+    >>> case = Case(genetics=[GeneticFinding(gene="ABCC6", zygosity="biallelic")])
+    >>> facts = build_facts(case=case, labs=[], derived=Derived(), mentions=[])
+    >>> [(s.id, s.certainty) for s in assess_syndromes(facts, load_knowledge())]
+    [('pxe', 'possible')]
+    """
+    items = (_assess(entry, facts, kb) for entry in kb.syndromes.syndromes)
+    return [item for item in items if item is not None]
