@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ectocalc import __version__
 from ectocalc.chemistry import serum_chemistry
+from ectocalc.errors import InputError
 from ectocalc.knowledge import knowledge_version
 from ectocalc.labs.derive import derive
 from ectocalc.labs.equations import ADULT_AGE_YEARS
@@ -83,9 +84,13 @@ def _join_scans(case: Case) -> tuple[list[ScanResult], Case]:
 
     base = Path(case.source).parent if case.source else Path.cwd()
     results, findings = [], list(case.findings)
-    for scan in case.scans:
+    for index, scan in enumerate(case.scans):
         path = Path(scan.path)
-        result = quantify(path if path.is_absolute() else base / path)
+        path = path if path.is_absolute() else base / path
+        if not path.exists():
+            raise InputError(case.source or "case", f"scans[{index}].path",
+                             f"{path} does not exist")
+        result = quantify(path)
         results.append(result)
         findings.extend(findings_from_scan(result, scan_date=scan.date))
     return results, case.model_copy(update={"findings": findings})
