@@ -8,6 +8,7 @@ exists and cites that seed (as its source, in ``named_by``, or in one of its rul
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +163,9 @@ def test_seed_item_is_in_the_knowledge_base(seed: str, phrase: str, section: str
     assert _cites(holder, seed), f"'{phrase}': {section}/{entry_id} does not cite {seed}"
 
 
-@pytest.mark.skipif(not SEEDS.is_dir(), reason="shared/seeds not beside the project")
+# CI always has shared/ beside the clone: there a missing seed folder fails instead of skipping.
+@pytest.mark.skipif(not SEEDS.is_dir() and not os.environ.get("CI"),
+                    reason="shared/seeds not beside the project")
 def test_phrases_are_from_the_seeds() -> None:
     """Each phrase (each part around '...') occurs in its seed: the list was read, not recalled."""
     texts = {OVERVIEW: (SEEDS / "000_72faeabf1f4a4e72.txt").read_text(encoding="utf-8"),

@@ -30,23 +30,24 @@ class Contrast(StrEnum):
     ignore = "ignore"
 
 
-# Classic total-score bands (references/imaging.md), labelled as such in the text report.
-_BANDS = ((0, "0 (none)"), (10, "1-10 (minimal)"), (100, "11-100 (mild)"),
-          (400, "101-400 (moderate)"))
+# Classic total-score bands of coronary calcium (references/imaging.md: 0 / 1-10 / 11-100 /
+# 101-400 / > 400). They were defined for coronary arteries, so they are shown only for
+# cardiac lesions, never for a whole-scan total over other sites.
+_BANDS = ((0, "0"), (10, "1-10"), (100, "11-100"), (400, "101-400"))
 
 
 def agatston_band(score: float) -> str:
-    """Classic Agatston band of a total score.
+    """Classic coronary Agatston band of a total score.
 
     Examples
     --------
     >>> agatston_band(0), agatston_band(55.2), agatston_band(2933.3)
-    ('0 (none)', '11-100 (mild)', '>400 (severe)')
+    ('0', '11-100', '> 400')
     """
     for upper, label in _BANDS:
         if score <= upper:
             return label
-    return ">400 (severe)"
+    return "> 400"
 
 
 @contextmanager
@@ -112,8 +113,10 @@ def render_text(result: ScanResult, console: Console) -> None:
         by_type.add_row(name, f"{totals.agatston:.1f}", f"{totals.volume_mm3:.1f}",
                         f"{totals.mass_mg:.2f}")
     console.print(by_type)
-    console.print(f"Classic Agatston band of the whole-scan total (all sites, not CAC-DRS): "
-                  f"{agatston_band(result.agatston)}")
+    cardiac = [lesion.agatston for lesion in result.lesions if lesion.subtype == "cardiac"]
+    if cardiac:
+        console.print(f"Classic coronary Agatston band of the cardiac lesions (orientation only, "
+                      f"not CAC-DRS): {agatston_band(sum(cardiac))}")
     conventions = extra.get("conventions") or []
     if conventions:
         side = Table(title="Same scan under other conventions")

@@ -1,14 +1,18 @@
 """Read one CT series from a DICOM folder (searched recursively) or a ``.zip`` of one.
 
-Reading is two passes: headers only (``stop_before_pixels``) to group files by
-SeriesInstanceUID, pick the CT series, sort and check the geometry; then pixel data decoded
-file by file straight into one preallocated array, so peak memory is the volume plus one
+Every byte of a file is read once. The first pass parses each header with the pixel data
+*deferred* (pydicom records where the pixel data lie and skips them) to group files by
+SeriesInstanceUID, pick the CT series, sort and check the geometry. The second pass reads each
+slice's pixel data straight into its place in one preallocated int16 array and applies the
+modality rescale in place (:func:`_decode_native`: uncompressed little-endian data); other
+encodings go through pydicom's decoders (:func:`_decode`). Peak memory is the volume plus one
 slice. Every refusal is an :class:`~ectocalc.errors.InputError` naming the file and the tag.
 """
 
 from __future__ import annotations
 
 import io
+import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +23,7 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_rescale, pixel_array
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from ectocalc.errors import InputError
 from ectocalc.imaging.volume import CTVolume
@@ -29,6 +34,12 @@ ENHANCED_CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2.1"
 SPACING_TOLERANCE = 0.05
 # Largest in-plane drift of slice positions (as a fraction of the step) before calling it tilt.
 TILT_TOLERANCE = 0.01
+
+# Elements at least this long are not read in the header pass (pydicom "defers" them and
+# records where they are): the pixel data of any real CT slice, read later into the volume.
+DEFER_BYTES = 16384
+PIXEL_DATA = 0x7FE00010
+NATIVE_SYNTAXES = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 
 Progress = Callable[[int, int], None]
 
@@ -73,8 +84,15 @@ def _has_dicom_magic(source: Any) -> bool:
 
 
 def _read(label: str, source: Any, *, headers_only: bool) -> Dataset | None:
-    """One dataset, or ``None`` when the file is not DICOM at all."""
+    """One dataset, or ``None`` when the file is not DICOM at all.
+
+    ``headers_only`` leaves out the pixel data: a file on disk is parsed with its large
+    elements deferred (their position is kept for :func:`_decode_native`), an in-memory zip
+    member stops before the pixel data.
+    """
     try:
+        if headers_only and isinstance(source, str):
+            return pydicom.dcmread(source, defer_size=DEFER_BYTES)
         return pydicom.dcmread(source, stop_before_pixels=headers_only)
     except InvalidDicomError as error:
         if _has_dicom_magic(source):  # a DICOM file, but broken: never skip it silently
@@ -139,9 +157,29 @@ def _pick_series(headers: list[tuple[str, Dataset]], source: Path,
     return next(iter(ct.values()))
 
 
+def _raw_bytes(ds: Dataset, keyword: str) -> tuple[Any, ...] | None:
+    """The undecoded value of an element with its encoding, or ``None`` once decoded."""
+    elem = ds.get_item(keyword, keep_deferred=True)
+    if elem is None or not getattr(elem, "is_raw", False) or elem.value is None:
+        return None
+    return (elem.value, elem.VR, elem.is_little_endian, elem.is_implicit_VR)
+
+
+def _value_key(ds: Dataset, keyword: str) -> tuple[Any, ...]:
+    """A hashable key that determines an element's value: its undecoded bytes when still raw."""
+    raw = _raw_bytes(ds, keyword)
+    if raw is not None:
+        return raw
+    if keyword not in ds:
+        return ("absent",)
+    return ("value", repr(ds[keyword].value))
+
+
 def _check_consistent(items: list[tuple[str, Dataset]]) -> None:
     """Every slice must share matrix size, pixel spacing and orientation with the first."""
     label0, ds0 = items[0]
+    keywords = ("Rows", "Columns", "PixelSpacing", "ImageOrientationPatient")
+    raw0 = {keyword: _raw_bytes(ds0, keyword) for keyword in keywords}
     reference = {
         "Rows": int(_require(ds0, "Rows", label0)),
         "Columns": int(_require(ds0, "Columns", label0)),
@@ -151,6 +189,8 @@ def _check_consistent(items: list[tuple[str, Dataset]]) -> None:
     }
     for label, ds in items[1:]:
         for keyword, expected in reference.items():
+            if raw0[keyword] is not None and _raw_bytes(ds, keyword) == raw0[keyword]:
+                continue  # byte-identical to the first slice: the same value
             value = _require(ds, keyword, label)
             same = (value == expected if isinstance(expected, int)
                     else np.allclose(np.asarray(value, float), expected, atol=1e-4))
@@ -279,6 +319,95 @@ def _decode(label: str, source: Any, header: Dataset, shape: tuple[int, int]) ->
     return apply_rescale(stored, header)
 
 
+PIXEL_KEYWORDS = ("Rows", "Columns", "SamplesPerPixel", "BitsAllocated", "BitsStored",
+                  "PixelRepresentation", "PhotometricInterpretation", "NumberOfFrames",
+                  "RescaleSlope", "RescaleIntercept")
+NativeFormat = tuple[int, int, int | None, int | None]
+"""(pixel representation, bits stored, rescale slope, rescale intercept) of a native slice."""
+
+
+def _native_format(header: Dataset, shape: tuple[int, int],
+                   cache: dict[tuple, NativeFormat | None]) -> NativeFormat | None:
+    """How :func:`_decode_native` reads this slice, or ``None`` to leave it to pydicom.
+
+    Slices of a series nearly always share these elements byte for byte, so the answer is
+    cached by their undecoded values (``cache``) instead of decoding them per file.
+    """
+    key = (str(header.file_meta.get("TransferSyntaxUID", "")), "ModalityLUTSequence" in header,
+           shape, *(_value_key(header, keyword) for keyword in PIXEL_KEYWORDS))
+    if key in cache:
+        return cache[key]
+    result = None
+    signed, bits = header.get("PixelRepresentation"), header.get("BitsStored")
+    if (sys.byteorder == "little" and key[0] in NATIVE_SYNTAXES and not key[1]
+            and header.get("NumberOfFrames") in (None, 1)
+            and header.get("SamplesPerPixel") == 1 and header.get("BitsAllocated") == 16
+            and header.get("PhotometricInterpretation") in ("MONOCHROME1", "MONOCHROME2")
+            and (header.get("Rows"), header.get("Columns")) == shape
+            and signed in (0, 1) and isinstance(bits, int) and 1 <= bits <= 16):
+        slope = intercept = None
+        if "RescaleSlope" in header and "RescaleIntercept" in header:
+            slope, intercept = float(header.RescaleSlope), float(header.RescaleIntercept)
+        if slope is None or (slope.is_integer() and intercept.is_integer()):
+            result = (int(signed), bits, None if slope is None else int(slope),
+                      None if intercept is None else int(intercept))
+    cache[key] = result
+    return result
+
+
+def _decode_native(out: np.ndarray, source: Any, header: Dataset, fmt: NativeFormat) -> bool:
+    """Read uncompressed little-endian 16-bit pixel data straight into ``out`` (an int16 slice)
+    and rescale it in place; ``False`` (``out`` then undefined) when anything is unusual, so the
+    caller decodes the slice through pydicom (:func:`_decode`) with its checks and messages.
+
+    ``fmt`` comes from :func:`_native_format`. The values equal
+    ``apply_rescale(pixel_array(...))``: the unused high bits are cleared or sign-extended as
+    pydicom does (``correct_unused_bits``), the rescale is integer arithmetic (slope and
+    intercept are integers), and a slice whose values leave the int16 range is refused.
+    """
+    signed, bits, slope, intercept = fmt
+    rows, columns = out.shape
+    nbytes = 2 * rows * columns
+    elem = header.get_item(PIXEL_DATA, keep_deferred=True)
+    if elem is None or out.dtype != np.int16:
+        return False
+    length = elem.length if elem.value is None else len(elem.value)
+    if length != nbytes:
+        return False
+    stored = out.view(np.int16 if signed else np.uint16)
+    if elem.value is not None:  # small enough to have been read with the header
+        stored[...] = np.frombuffer(elem.value, dtype=stored.dtype).reshape(rows, columns)
+    else:
+        try:
+            with open(source, "rb") as handle:
+                handle.seek(elem.value_tell)
+                if handle.readinto(memoryview(stored).cast("B")) != nbytes:
+                    return False
+        except OSError:
+            return False
+    unused = 16 - bits
+    if unused:  # pydicom's correct_unused_bits: shift left then back (sign-extends if signed)
+        np.left_shift(stored, unused, out=stored)
+        np.right_shift(stored, unused, out=stored)
+    # In place in int16 when the stored bits read as int16 are the stored values (signed, or
+    # unsigned below 16 bits), the slope is 1 and every storable value plus the intercept fits.
+    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    shift = intercept if slope == 1 else 0
+    if ((signed or bits < 16) and slope in (None, 1)
+            and -32768 <= low + shift and high + shift <= 32767):
+        if shift:
+            np.add(out, shift, out=out)
+        return True
+    values = stored.astype(np.int64)
+    if slope is not None:
+        values *= slope
+        values += intercept
+    if values.min() < -32768 or values.max() > 32767:
+        return False  # out of int16 range: the general path upcasts the volume
+    out[...] = values
+    return True
+
+
 def _integer_rescale(headers: list[Dataset]) -> bool:
     """True when every slice's rescale maps integers to integers (HU can be stored as int16)."""
     return all(
@@ -353,11 +482,16 @@ def read_dicom_series(path: str | Path, *, progress: Progress | None = None) -> 
     # int16 halves memory; a slice outside int16 range (rare) upcasts the volume once.
     hu = np.empty((len(datasets), *shape),
                   dtype=np.int16 if _integer_rescale(datasets) else np.float32)
+    formats: dict[tuple, NativeFormat | None] = {}
     for k, (label, source) in enumerate(_open_all(path, [member_of[lbl] for lbl in labels])):
-        values = _decode(label, source, datasets[k], shape)
-        if hu.dtype == np.int16 and (values.min() < -32768 or values.max() > 32767):
-            hu = hu.astype(np.float32)
-        hu[k] = values
+        fmt = _native_format(datasets[k], shape, formats) if isinstance(source, str) else None
+        if fmt is None or not _decode_native(hu[k], source, datasets[k], fmt):
+            values = _decode(label, source, datasets[k], shape)
+            if hu.dtype == np.int16 and (values.min() < -32768 or values.max() > 32767):
+                hu = hu.astype(np.float32)
+            hu[k] = values
+        if PIXEL_DATA in datasets[k]:
+            del datasets[k][PIXEL_DATA]  # the kept headers carry no pixel data
         if progress is not None:
             progress(k + 1, len(datasets))
     kvp = first.get("KVP")
