@@ -172,3 +172,43 @@ def test_missing_file_and_malformed_fhir(run_cli, tmp_path: Path) -> None:
     bundle.write_text(json.dumps({"resourceType": "Bundle", "type": "not-a-type"}))
     bad = run_cli("assess", bundle)
     assert bad.code == 2 and bad.stderr.startswith(f"error: {bundle}: type")
+
+
+MINERAL_CASE = """id: "<script>alert(1)</script>"
+patient: {age_years: 60, sex: male}
+labs:
+  - {analyte: calcium, value: 9.6, unit: mg/dL}
+  - {analyte: albumin, value: 4.0, unit: g/dL}
+  - {analyte: phosphate, value: 8.0, unit: mg/dL}
+  - {analyte: magnesium, value: 2.2, unit: mg/dL}
+  - {analyte: bicarbonate, value: 22, unit: mmol/L}
+conditions: [{text: "ESRD on HD"}]
+"""
+
+
+def test_chemistry_section_in_json_text_and_html(run_cli, tmp_path: Path) -> None:
+    case = tmp_path / "mineral.yaml"
+    case.write_text(MINERAL_CASE)
+    chemistry = json.loads(run_cli("assess", case, "--format", "json").stdout)["chemistry"]
+    assert chemistry["database"] == "minteq.v4.dat" and chemistry["temperature_c"] == 37
+    assert set(chemistry["saturation_index"]) == {
+        "hydroxyapatite", "octacalcium_phosphate", "beta_tcp", "brushite",
+        "amorphous_calcium_phosphate"}
+    assert "not a calcification propensity (T50)" in chemistry["label"]
+    # Phosphate 8 mg/dL lowered to 4.5 in the what-if: every index falls.
+    for phase, value in chemistry["what_if"]["saturation_index"].items():
+        assert value < chemistry["saturation_index"][phase]
+    text = run_cli("assess", case).stdout
+    assert "Serum supersaturation (minteq.v4.dat, 37 °C)" in text
+    assert chemistry["reading"].split(" (")[0] in " ".join(text.split())
+    html = run_cli("assess", case, "--format", "html").stdout
+    assert "<script>" not in html  # case text is escaped, never markup
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Serum supersaturation" in html
+
+
+def test_missing_chemistry_input_is_named(run_cli) -> None:
+    doc = json.loads(run_cli("assess", CASES / "ckd4.yaml", "--format", "json").stdout)
+    assert doc["chemistry"] is None
+    (alert,) = [a for a in doc["alerts"] if a["id"] == "chemistry_not_computed"]
+    assert "bicarbonate" in alert["message"]

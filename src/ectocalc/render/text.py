@@ -22,6 +22,10 @@ def _num(value: float | None, digits: int = 4) -> str:
     return "" if value is None else f"{value:.{digits}g}"
 
 
+def _fixed(value: float | None) -> str:
+    return "" if value is None else f"{value:+.2f}"
+
+
 def _range(reference: tuple[float, float] | None) -> str:
     return "" if reference is None else f"{reference[0]:g}–{reference[1]:g}"
 
@@ -131,7 +135,7 @@ def _chemistry(a: Assessment) -> RenderableType:
                    f"{chem.get('temperature_c')} °C)", "phase", "saturation index", "what-if")
     what_if = (chem.get("what_if") or {}).get("saturation_index", {})
     for phase, value in (chem.get("saturation_index") or {}).items():
-        table.add_row(phase, _num(value, 3), _num(what_if.get(phase), 3))
+        table.add_row(phase, _fixed(value), _fixed(what_if.get(phase)))
     lines = [Text(chem.get("reading", ""), style="bold")]
     if chem.get("label"):
         lines.append(Text(chem["label"], style="italic"))
