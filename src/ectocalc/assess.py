@@ -46,6 +46,7 @@ def assess(case: Case) -> Assessment:
         recorded_ckd_stage=next((m.attributes["stage"] for m in ckd if "stage" in m.attributes),
                                 None),
         kidney_damage_marker=bool(ckd),
+        acute_kidney_injury=any(m.id == "acute_kidney_injury" for m in affirmed),
     )
     labs = report_labs(case)
     reasoning = reason(case, labs=labs, derived=derived, mentions=mentions)

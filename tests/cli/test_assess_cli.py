@@ -212,3 +212,30 @@ def test_missing_chemistry_input_is_named(run_cli) -> None:
     assert doc["chemistry"] is None
     (alert,) = [a for a in doc["alerts"] if a["id"] == "chemistry_not_computed"]
     assert "bicarbonate" in alert["message"]
+
+
+def test_acute_kidney_injury_is_not_staged_as_ckd(run_cli, tmp_path: Path) -> None:
+    case = tmp_path / "aki.yaml"
+    case.write_text("patient: {age_years: 65, sex: male}\n"
+                    "labs: [{analyte: creatinine, value: 3.5, unit: mg/dL}]\n"
+                    "conditions: [{text: AKI after contrast}]\n")
+    doc = json.loads(run_cli("assess", case, "--format", "json").stdout)
+    assert round(doc["derived"]["egfr_ml_min_1_73m2"], 1) == 18.6  # check value 3.5/65/M
+    assert doc["derived"]["ckd_stage"] is None  # ...but not a CKD stage
+    assert doc["monitoring"] == []
+    assert any("Acute kidney injury" in note for note in doc["derived"]["notes"])
+    case.write_text(case.read_text().replace("AKI after contrast", "AKI on CKD stage 4"))
+    doc = json.loads(run_cli("assess", case, "--format", "json").stdout)
+    assert doc["derived"]["ckd_stage"] == "G4"
+
+
+def test_patient_summary_is_plain_and_keeps_certainty(run_cli, tmp_path: Path) -> None:
+    case = tmp_path / "pxe.yaml"
+    case.write_text("patient: {age_years: 40, sex: female}\n"
+                    "labs: [{analyte: calcium, value: 14, unit: mg/dL}]\n"
+                    "findings: [{site: lateral neck skin, signs: [yellow papules]}]\n")
+    text = run_cli("assess", case, "--audience", "patient").stdout
+    assert "Some of your results need prompt attention" in text  # calcium 14 is critical
+    assert "critical" not in text.lower() and "mg/dL" not in text  # no clinician wording
+    # One major skin criterion only: Plomp 2010 "possible", said in plain words.
+    assert "pseudoxanthoma elasticum (PXE)" in text and "(the findings may fit)" in text

@@ -24,7 +24,7 @@ def _fmt(value: float) -> str:
 
 
 def derive(case: Case, *, on_dialysis: bool = False, recorded_ckd_stage: str | None = None,
-           kidney_damage_marker: bool = False) -> Derived:
+           kidney_damage_marker: bool = False, acute_kidney_injury: bool = False) -> Derived:
     """Compute every derived index the case's labs allow.
 
     Parameters
@@ -37,6 +37,9 @@ def derive(case: Case, *, on_dialysis: bool = False, recorded_ckd_stage: str | N
         A CKD stage recorded in the history (e.g. ``"4"``), used when no eGFR can be computed.
     kidney_damage_marker : bool
         A marker of kidney damage besides eGFR (e.g. a CKD diagnosis), so that G1/G2 count as CKD.
+    acute_kidney_injury : bool
+        Acute kidney injury in the history: without known CKD or dialysis, creatinine is not at
+        steady state, so no CKD stage is derived from the eGFR.
 
     Raises
     ------
@@ -48,7 +51,8 @@ def derive(case: Case, *, on_dialysis: bool = False, recorded_ckd_stage: str | N
     _calcium(case, out)
     _egfr(case, out)
     _stages(case, out, recorded_ckd_stage=recorded_ckd_stage,
-            kidney_damage_marker=kidney_damage_marker)
+            kidney_damage_marker=kidney_damage_marker,
+            acute_kidney_injury=acute_kidney_injury)
     _tmp_gfr(case, out)
     return out
 
@@ -160,7 +164,7 @@ def _egfr(case: Case, out: Derived) -> None:
 
 
 def _stages(case: Case, out: Derived, *, recorded_ckd_stage: str | None,
-            kidney_damage_marker: bool) -> None:
+            kidney_damage_marker: bool, acute_kidney_injury: bool) -> None:
     acr = _value(case, "urine_albumin_creatinine_ratio")
     if acr is not None:
         out.albuminuria_stage = eq.albuminuria_category(acr)
@@ -172,6 +176,11 @@ def _stages(case: Case, out: Derived, *, recorded_ckd_stage: str | None,
     if out.on_dialysis:
         out.ckd_stage = "G5D"
         method = "maintenance dialysis in the history"
+    elif acute_kidney_injury and not kidney_damage_marker:
+        if out.egfr_ml_min_1_73m2 is not None:
+            out.notes.append("Acute kidney injury: creatinine is not at steady state, so the eGFR "
+                             "does not stage CKD (KDIGO 2012); no CKD stage is assigned.")
+        return
     elif out.egfr_ml_min_1_73m2 is not None:
         category = eq.gfr_category(out.egfr_ml_min_1_73m2)
         if category in {"G1", "G2"} and not damage:

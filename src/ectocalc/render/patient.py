@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from ectocalc.model.assessment import Assessment
+from ectocalc.model.assessment import Assessment, PlanItem
 from ectocalc.render.html import template
 
 
@@ -28,14 +28,15 @@ def patient_sections(a: Assessment) -> list[tuple[str, list[str]]]:
     if a.mechanism.primary:
         sections.append(("What may have caused it", [terms["mechanism"][a.mechanism.primary]]))
     if a.syndromes:
-        sections.append(("Conditions your doctor may discuss",
-                         [s.name for s in a.syndromes]))
+        sections.append(("Conditions your doctor may discuss", [
+            f"{terms['syndromes'][s.id]} ({terms['certainty'].get(s.certainty, s.certainty)})"
+            for s in a.syndromes]))
     if a.workup:
         sections.append(("Tests that may help",
                          [terms["workup"].get(w.id, w.id) for w in a.workup]))
     if a.management:
         sections.append(("Treatments your doctor may consider",
-                         [terms["management"].get(m.id, m.id) for m in a.management]))
+                         [_treatment(m, terms) for m in a.management]))
     if a.monitoring:
         lines = []
         for m in a.monitoring:
@@ -47,11 +48,22 @@ def patient_sections(a: Assessment) -> list[tuple[str, list[str]]]:
                 span = f"{low:g}" if low == high else f"{low:g} to {high:g}"
                 lines.append(f"{name}: every {span} months")
         sections.append(("Regular check-ups", lines))
-    urgent = [x.message for x in a.alerts if x.severity == "critical"]
-    if urgent:
-        sections.insert(0, ("Please contact your care team soon", urgent))
+    # Clinician alert wording is not for patients: one plain sentence says that it is urgent.
+    if any(x.severity == "critical" for x in a.alerts):
+        sections.insert(0, ("Please contact your care team soon", [terms["urgent"]]))
     sections.append(("Please note", [terms["closing"]]))
     return sections
+
+
+def _treatment(item: PlanItem, terms: dict[str, Any]) -> str:
+    """A treatment in plain words, keeping its cautions and the limits of its evidence."""
+    qualifiers = []
+    if item.cautions:
+        qualifiers.append(terms["qualifiers"]["caution"])
+    if item.certainty:
+        qualifiers.append(terms["qualifiers"]["limited_evidence"])
+    text = terms["management"].get(item.id, item.id)
+    return f"{text} ({'; '.join(qualifiers)})" if qualifiers else text
 
 
 def patient_text(a: Assessment) -> str:
