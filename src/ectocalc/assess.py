@@ -40,15 +40,15 @@ def assess(case: Case) -> Assessment:
     mentions = recognise(case)
     affirmed = [m for m in mentions if m.present and not m.family]
     ckd = [m for m in affirmed if m.id == "chronic_kidney_disease"]
+    labs = report_labs(case)
     derived = derive(
-        case,
+        case, labs=labs,
         on_dialysis=any(m.id == "dialysis" for m in affirmed),
         recorded_ckd_stage=next((m.attributes["stage"] for m in ckd if "stage" in m.attributes),
                                 None),
         kidney_damage_marker=bool(ckd),
         acute_kidney_injury=any(m.id == "acute_kidney_injury" for m in affirmed),
     )
-    labs = report_labs(case)
     reasoning = reason(case, labs=labs, derived=derived, mentions=mentions)
     alerts = [*lab_alerts(labs), *reasoning.alerts]
 
@@ -56,8 +56,7 @@ def assess(case: Case) -> Assessment:
     if chemistry.section is None:
         alerts.append(Alert(
             id="chemistry_not_computed", severity="info",
-            message=chemistry.note or "Serum supersaturation not computed: missing "
-                    + ", ".join(chemistry.missing),
+            message=chemistry.note or "missing " + ", ".join(chemistry.missing),
             source="ectocalc chemistry (docs/chemistry.md)",
         ))
 

@@ -31,6 +31,7 @@ def test_json_is_one_document_with_contract_keys(run_cli) -> None:
     assert derived["corrected_calcium_mg_dl"] == 9.92
     assert derived["calcium_phosphate_product_mg2_dl2"] == 77.4
     assert derived["ckd_stage"] == "G5D"
+    assert derived["calcium_phosphate_product_mmol2_l2"] == round(77.376 * 0.2495 * 0.3229, 2)
     assert derived["egfr_equation"] == "CKD-EPI 2021 creatinine"
     assert doc["disclaimer"]
     flags = {lab["analyte"]: lab["flag"] for lab in doc["labs"]}
@@ -127,7 +128,7 @@ def test_implausible_value_is_a_warning_not_an_error(run_cli, tmp_path: Path) ->
     result = run_cli("assess", case, "--format", "json")
     assert result.code == 0
     alerts = {a["id"]: a for a in json.loads(result.stdout)["alerts"]}
-    assert alerts["implausible_value"]["severity"] == "warning"
+    assert alerts["implausible_calcium"]["severity"] == "warning"
     assert alerts["critical_calcium"]["severity"] == "critical"
 
 
@@ -147,6 +148,15 @@ def test_implausible_value_is_a_warning_not_an_error(run_cli, tmp_path: Path) ->
         ("patient: {age_years: 50}\nlabs: [{analyte: cystatin_c, value: 1, unit: mg/L}]\n",
          "patient.sex", "sex is required for eGFR"),
         ("patient: [\n", "", "malformed YAML"),
+        ("labs: [{analyte: 12, value: 9, unit: mg/dL}]\n", "labs[0].analyte", "unknown analyte"),
+        ("labs: [{analyte: calcium, value: 9, unit: mg/dL, date: 2024-13-45}]\n", "",
+         "malformed YAML"),
+        ("labs: [{analyte: calcium, value: .nan, unit: mg/dL}]\n", "labs[0].value",
+         "finite number"),
+        ("labs: [{analyte: calcium, value: 9, unit: mg/dL, reference_range: [.nan, 10]}]\n",
+         "labs[0].reference_range", "finite"),
+        ("patient: {age_years: .nan, sex: male}\n", "patient.age_years", "finite number"),
+        ("version: true\n", "version", "unsupported case version"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(run_cli, tmp_path: Path, text: str, field: str,
@@ -239,3 +249,57 @@ def test_patient_summary_is_plain_and_keeps_certainty(run_cli, tmp_path: Path) -
     assert "critical" not in text.lower() and "mg/dL" not in text  # no clinician wording
     # One major skin criterion only: Plomp 2010 "possible", said in plain words.
     assert "pseudoxanthoma elasticum (PXE)" in text and "(the findings may fit)" in text
+
+
+def test_ckd_stage_3_without_creatinine_is_staged_g3a(run_cli, tmp_path: Path) -> None:
+    case = tmp_path / "ckd3.yaml"
+    case.write_text("patient: {age_years: 60, sex: male}\nconditions: [{text: CKD stage 3}]\n")
+    result = run_cli("assess", case, "--format", "json")
+    assert result.code == 0, result.stderr
+    derived = json.loads(result.stdout)["derived"]
+    assert derived["ckd_stage"] == "G3a"
+    assert any("3a or 3b" in note for note in derived["notes"])
+
+
+def test_nan_in_json_and_bad_out_paths(run_cli, tmp_path: Path) -> None:
+    case = tmp_path / "nan.json"
+    case.write_text('{"labs": [{"analyte": "calcium", "value": NaN, "unit": "mg/dL"}]}')
+    result = run_cli("assess", case)
+    assert result.code == 2 and "NaN is not a number" in result.stderr
+    folder = run_cli("assess", CASES / "ckd4.yaml", "--out", tmp_path)
+    assert folder.code == 2 and folder.stderr.startswith(f"error: {tmp_path}: --out")
+    missing = run_cli("assess", CASES / "ckd4.yaml", "--out", tmp_path / "no" / "r.txt")
+    assert missing.code == 2 and "does not exist" in missing.stderr
+
+
+def test_report_file_is_readable_by_others(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    assert run_cli("assess", CASES / "ckd4.yaml", "--format", "json", "--out", out).code == 0
+    assert out.stat().st_mode & 0o044 == 0o044
+
+
+def _bundle_file(tmp_path: Path, bundle: dict) -> Path:
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("bundle", "field", "words"),
+    [
+        ({"resourceType": "Bundle", "type": "collection", "entry": [{"fullUrl": "urn:x"}]},
+         "entry[0].resource", "no resource"),
+        ({"resourceType": "Bundle", "type": "collection", "timestamp": "2026-01-01T00:00:00Z",
+          "entry": [{"resource": {"resourceType": "Patient", "birthDate": "1960"}}]},
+         "entry[0].resource.birthDate", "partial date"),
+        ({"resourceType": "Bundle", "type": "collection",
+          "entry": [{"resource": {"resourceType": "Patient", "birthDate": "1960-01-01"}}]},
+         "timestamp", "reference date"),
+    ],
+)
+def test_bad_fhir_bundles_exit_2(run_cli, tmp_path: Path, bundle: dict, field: str,
+                                 words: str) -> None:
+    path = _bundle_file(tmp_path, bundle)
+    result = run_cli("assess", path)
+    assert result.code == 2, result.stderr
+    assert result.stderr.startswith(f"error: {path}: {field}: ") and words in result.stderr

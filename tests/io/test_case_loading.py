@@ -82,9 +82,9 @@ def _observation(code: str, value: object, unit: str = "mg/dL") -> dict:
 @pytest.mark.parametrize(
     ("resources", "field", "words"),
     [
-        ((PATIENT, _observation("0000-0", 1)), "entry[1].resource.valueQuantity.loinc",
+        ((PATIENT, _observation("0000-0", 1)), "entry[1].resource.code",
          "not a supported analyte"),
-        ((PATIENT, _observation("17861-6", 1, "kg")), "entry[1].resource.valueQuantity.unit",
+        ((PATIENT, _observation("17861-6", 1, "kg")), "entry[1].resource.valueQuantity.code",
          "not convertible"),
         ((PATIENT, _observation("17861-6", 95)), "entry[1].resource.valueQuantity.value",
          "physiologically impossible"),

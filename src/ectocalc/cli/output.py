@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import typer
 
 from ectocalc.errors import InputError
+from ectocalc.io.files import atomic_write
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename.
-
-    A failure never leaves a partial file that looks complete.
-    """
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise InputError(path, "--out", f"folder {directory} does not exist")
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".part")
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all; a bad path is an :class:`InputError`."""
+    if path.is_dir():
+        raise InputError(path, "--out", "is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise InputError(path, "--out", f"folder {path.parent} does not exist")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        atomic_write(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+    except OSError as error:
+        raise InputError(path, "--out", f"cannot write: {error.strerror}") from None
 
 
 def emit(text: str, out: Path | None) -> None:
@@ -34,5 +27,5 @@ def emit(text: str, out: Path | None) -> None:
     if out is None:
         typer.echo(text, nl=False)
     else:
-        write_atomic(out, text)
+        write_text_atomic(out, text)
         typer.echo(f"wrote {out}", err=True)

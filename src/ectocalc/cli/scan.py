@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,8 +15,10 @@ from rich.table import Table
 
 from ectocalc.cli import app
 from ectocalc.errors import InputError
-from ectocalc.imaging.scan import StageProgress, quantify
 from ectocalc.model.scan import ScanResult
+
+if TYPE_CHECKING:  # the imaging stack loads only when a scan is run
+    from ectocalc.imaging.scan import StageProgress
 
 
 class Format(StrEnum):
@@ -159,6 +161,8 @@ def scan(
              "ignore (score at the plain threshold, with a warning).")] = Contrast.refuse,
 ) -> None:
     """Quantify calcification on one CT: Agatston, volume and mass per lesion and type."""
+    from ectocalc.imaging.scan import quantify
+
     stderr = Console(stderr=True)
     try:
         with _progress(stderr) as progress:

@@ -21,6 +21,8 @@ _LAB_KEYS = {"analyte", "loinc", "value", "unit", "date", "reference_range"}
 
 def read_document(path: Path) -> Any:
     """Parse a JSON or YAML file, refusing a missing or malformed one with one clear line."""
+    if path.is_dir():
+        raise InputError(path, "", "is a folder, not a case file")
     if not path.is_file():
         raise InputError(path, "", "file not found")
     try:
@@ -29,19 +31,27 @@ def read_document(path: Path) -> Any:
         raise InputError(path, "", f"cannot read file: {error}") from None
     if path.suffix.lower() == ".json":
         try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
+            return json.loads(text, parse_constant=_refuse_constant)
+        except ValueError as error:
+            if not isinstance(error, json.JSONDecodeError):
+                raise InputError(path, "", str(error)) from None
             raise InputError(path, "", f"malformed JSON at line {error.lineno} "
                                        f"column {error.colno}: {error.msg}") from None
     if path.suffix.lower() in {".yaml", ".yml"}:
         try:
             return yaml.safe_load(text)
+        except ValueError as error:  # PyYAML's own date parsing, e.g. 2024-13-45
+            raise InputError(path, "", f"malformed YAML: {error}") from None
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
             problem = getattr(error, "problem", None) or "syntax error"
             raise InputError(path, "", f"malformed YAML{where}: {problem}") from None
     raise InputError(path, "", "expected a .json, .yaml or .yml file")
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number (JSON allows only finite numbers)")
 
 
 def load_case(path: str | Path) -> Case:
@@ -67,7 +77,7 @@ def case_from_mapping(document: Any, *, source: str) -> Case:
         raise InputError(source, "", "a case must be a mapping of fields (id, patient, labs, ...)")
     document = dict(document)
     version = document.pop("version", 1)
-    if version != 1:
+    if version != 1 or isinstance(version, bool):
         raise InputError(source, "version", f"unsupported case version {version!r} (expected 1)")
     labs = document.get("labs") or []
     if not isinstance(labs, list):
@@ -100,11 +110,14 @@ def _lab(entry: Any, source: str, field: str) -> LabResult:
             date = _DATE.validate_python(date)
         except ValidationError:
             raise InputError(source, f"{field}.date", f"not a date: {date!r}") from None
-    unit = entry.get("unit")
+    text = {}
+    for key in ("analyte", "loinc", "unit"):
+        given = entry.get(key)
+        if given is not None and not isinstance(given, str | int | float):
+            raise InputError(source, f"{field}.{key}", f"must be text, got {given!r}")
+        text[key] = None if given is None else str(given)
     return make_lab_result(
-        source=source, field=field, value=entry["value"],
-        unit=None if unit is None else str(unit),
-        analyte_name=entry.get("analyte"), loinc=None if entry.get("loinc") is None
-        else str(entry["loinc"]), date=date,
+        source=source, field=field, value=entry["value"], unit=text["unit"],
+        analyte_name=text["analyte"], loinc=text["loinc"], date=date,
         reference_range=None if reference is None else (float(reference[0]), float(reference[1])),
     )

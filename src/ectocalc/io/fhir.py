@@ -62,6 +62,8 @@ def case_from_bundle(document: dict[str, Any], *, source: str) -> Case:
     for index, entry in enumerate(bundle.entry or []):
         resource = entry.resource
         field = f"entry[{index}].resource"
+        if resource is None:
+            raise InputError(source, field, "entry has no resource")
         kind = resource.get_resource_type()
         statuses = {"Observation": OBSERVATION_STATUSES,
                     "MedicationStatement": MEDICATION_STATEMENT_STATUSES,
@@ -70,7 +72,7 @@ def case_from_bundle(document: dict[str, Any], *, source: str) -> Case:
             _check_code(resource.status, statuses, source, f"{field}.status")
         if kind == "Patient":
             _check_code(resource.gender, GENDERS | {None}, source, f"{field}.gender")
-            patient = _patient(resource)
+            patient = _patient(resource, source, field)
         elif kind == "Observation":
             lab = _observation(resource, source, field)
             if lab is not None:
@@ -80,7 +82,7 @@ def case_from_bundle(document: dict[str, Any], *, source: str) -> Case:
         elif kind in {"MedicationStatement", "MedicationRequest"}:
             medications.append(_medication(resource, source, field))
     if patient.get("birth_date") is not None:
-        patient["date"] = _reference_date(bundle, labs)
+        patient["date"] = _reference_date(bundle, labs, source)
     try:
         return Case(
             id=bundle.id, patient=Patient(**patient), labs=labs, conditions=conditions,
@@ -97,20 +99,31 @@ def _check_code(value: str | None, allowed: set[str | None] | set[str], source: 
         raise InputError(source, field, f"{value!r} is not a valid code (one of: {shown})")
 
 
-def _reference_date(bundle: Bundle, labs: list[LabResult]) -> Date:
+def _reference_date(bundle: Bundle, labs: list[LabResult], source: str) -> Date:
+    """The date the age is computed at; never today's date, so a bundle always reads the same."""
     if bundle.timestamp is not None:
         return bundle.timestamp.date()
     dated = [lab.date for lab in labs if lab.date is not None]
-    return max(dated) if dated else Date.today()
+    if not dated:
+        raise InputError(source, "timestamp", "the age needs a reference date: give "
+                         "Bundle.timestamp or dated Observations")
+    return max(dated)
 
 
-def _patient(resource: Any) -> dict[str, Any]:
+def _patient(resource: Any, source: str, field: str) -> dict[str, Any]:
     gender = resource.gender if resource.gender in {"female", "male"} else None
-    return {"sex": gender, "birth_date": resource.birthDate}
+    birth = resource.birthDate
+    if birth is not None and not isinstance(birth, Date):
+        raise InputError(source, f"{field}.birthDate",
+                         f"partial date {birth!r}: the age needs a full birth date")
+    return {"sex": gender, "birth_date": birth}
 
 
-def _as_date(value: Date | datetime | None) -> Date | None:
-    return value.date() if isinstance(value, datetime) else value
+def _as_date(value: Date | datetime | str | None) -> Date | None:
+    """A full date, or None for a partial FHIR date such as '2024-05' (its day is unknown)."""
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, Date) else None
 
 
 def _observation(resource: Any, source: str, field: str) -> LabResult | None:
@@ -129,12 +142,16 @@ def _observation(resource: Any, source: str, field: str) -> LabResult | None:
     unit = quantity.code or quantity.unit
     reference = None
     for item in resource.referenceRange or []:
-        if item.low is not None and item.high is not None:
-            reference = (float(item.low.value), float(item.high.value))
+        bounds = (item.low and item.low.value, item.high and item.high.value)
+        if bounds[0] is not None and bounds[1] is not None:
+            reference = (float(bounds[0]), float(bounds[1]))
             break
     return make_lab_result(
-        source=source, field=f"{field}.valueQuantity", value=float(quantity.value), unit=unit,
+        source=source, field=field, value=float(quantity.value), unit=unit,
         loinc=loinc, date=_as_date(resource.effectiveDateTime), reference_range=reference,
+        field_names={"value": f"{field}.valueQuantity.value",
+                     "unit": f"{field}.valueQuantity.code", "loinc": f"{field}.code",
+                     "reference_range": f"{field}.referenceRange"},
     )
 
 

@@ -5,10 +5,12 @@ Each value comes with a :class:`Derivation` naming its method and source.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ectocalc.errors import InputError
 from ectocalc.labs import equations as eq
 from ectocalc.labs.catalogue import analyte, flag_value
-from ectocalc.model.assessment import Derivation, Derived
+from ectocalc.model.assessment import Derivation, Derived, LabReport
 from ectocalc.model.case import Case
 
 KDIGO_2012 = "KDIGO 2012 CKD guideline (Kidney Int Suppl 2013;3:1-150), unchanged in KDIGO 2024"
@@ -23,14 +25,18 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-def derive(case: Case, *, on_dialysis: bool = False, recorded_ckd_stage: str | None = None,
-           kidney_damage_marker: bool = False, acute_kidney_injury: bool = False) -> Derived:
+def derive(case: Case, *, labs: Sequence[LabReport], on_dialysis: bool = False,
+           recorded_ckd_stage: str | None = None, kidney_damage_marker: bool = False,
+           acute_kidney_injury: bool = False) -> Derived:
     """Compute every derived index the case's labs allow.
 
     Parameters
     ----------
     case : Case
         The validated case.
+    labs : sequence of LabReport
+        The case's flagged lab reports (:func:`ectocalc.labs.results.report_labs`): calcium
+        status is judged against the same ranges and flags.
     on_dialysis : bool
         Maintenance dialysis (from the history): the GFR category becomes ``G5D``.
     recorded_ckd_stage : str, optional
@@ -48,13 +54,20 @@ def derive(case: Case, *, on_dialysis: bool = False, recorded_ckd_stage: str | N
         equation) is missing.
     """
     out = Derived(on_dialysis=on_dialysis)
-    _calcium(case, out)
+    _calcium(case, {report.analyte: report for report in labs}, out)
     _egfr(case, out)
     _stages(case, out, recorded_ckd_stage=recorded_ckd_stage,
             kidney_damage_marker=kidney_damage_marker,
             acute_kidney_injury=acute_kidney_injury)
     _tmp_gfr(case, out)
     return out
+
+
+def _si_factor(analyte_id: str) -> float:
+    """Factor from the analyte's canonical unit to its SI unit (the catalogue's)."""
+    si = analyte(analyte_id).si
+    assert si is not None, f"{analyte_id} has an SI unit in analytes.yaml"
+    return si.factor
 
 
 def _value(case: Case, analyte_id: str) -> float | None:
@@ -64,47 +77,41 @@ def _value(case: Case, analyte_id: str) -> float | None:
     return result.canonical_value
 
 
-def _calcium(case: Case, out: Derived) -> None:
+def _calcium(case: Case, reports: dict[str, LabReport], out: Derived) -> None:
     calcium, albumin = _value(case, "calcium"), _value(case, "albumin")
     ionized, phosphate = _value(case, "ionized_calcium"), _value(case, "phosphate")
     ca_for_product, product_basis = calcium, "total"
     if calcium is not None and albumin is not None:
         corrected = eq.corrected_calcium_mg_dl(calcium, albumin)
         out.corrected_calcium_mg_dl = round(corrected, 2)
-        out.corrected_calcium_mmol_l = round(corrected * eq.CA_MG_DL_TO_MMOL_L, 3)
+        out.corrected_calcium_mmol_l = round(corrected * _si_factor("calcium"), 3)
         out.basis.append(Derivation(
             quantity="corrected_calcium_mg_dl", value=out.corrected_calcium_mg_dl, unit="mg/dL",
             method="Ca + 0.8 x (4.0 - albumin)", source=CORRECTED_CA_SOURCE,
             inputs={"calcium_mg_dl": _fmt(calcium), "albumin_g_dl": _fmt(albumin)},
         ))
         ca_for_product, product_basis = corrected, "corrected"
-    total = analyte("calcium")
     if ionized is not None:
         out.ionized_calcium_mmol_l = round(ionized, 3)
         out.calcium_basis = "measured ionized calcium"
-        ionized_entry = analyte("ionized_calcium")
-        result = case.latest("ionized_calcium")
-        reference = (result.reference_range if result and result.reference_range
-                     else ionized_entry.reference)
-        out.calcium_status = flag_value(ionized, reference, ionized_entry.critical)
+        out.calcium_status = reports["ionized_calcium"].flag
         out.notes.append("Measured ionized calcium is present: calcium status is judged on it, "
                          "not on albumin-corrected calcium (more reliable in CKD and "
                          "hypoalbuminaemia).")
     elif out.corrected_calcium_mg_dl is not None:
         out.calcium_basis = "albumin-corrected total calcium"
-        out.calcium_status = flag_value(out.corrected_calcium_mg_dl, total.reference,
-                                        total.critical)
+        out.calcium_status = flag_value(out.corrected_calcium_mg_dl,
+                                        reports["calcium"].reference_range,
+                                        analyte("calcium").critical)
     elif calcium is not None:
         out.calcium_basis = "total calcium (no albumin to correct it)"
-        result = case.latest("calcium")
-        reference = (result.reference_range if result and result.reference_range
-                     else total.reference)
-        out.calcium_status = flag_value(calcium, reference, total.critical)
+        out.calcium_status = reports["calcium"].flag
         out.notes.append("Albumin is missing: total calcium is not corrected.")
     if ca_for_product is not None and phosphate is not None:
         product = eq.calcium_phosphate_product(ca_for_product, phosphate)
         out.calcium_phosphate_product_mg2_dl2 = round(product, 1)
-        out.calcium_phosphate_product_mmol2_l2 = round(product * eq.CAXP_MG2_DL2_TO_MMOL2_L2, 2)
+        out.calcium_phosphate_product_mmol2_l2 = round(
+            product * _si_factor("calcium") * _si_factor("phosphate"), 2)
         out.basis.append(Derivation(
             quantity="calcium_phosphate_product_mg2_dl2",
             value=out.calcium_phosphate_product_mg2_dl2, unit="mg2/dL2",
@@ -194,6 +201,10 @@ def _stages(case: Case, out: Derived, *, recorded_ckd_stage: str | None,
     elif recorded_ckd_stage:
         out.ckd_stage = _stage_name(recorded_ckd_stage)
         method = "CKD stage recorded in the history (no creatinine or cystatin C to compute eGFR)"
+        if recorded_ckd_stage.upper() == "3":
+            # KDIGO split stage 3 into G3a and G3b; they share the 3.1.2 schedule.
+            out.notes.append("CKD stage 3 recorded without 3a or 3b: taken as G3a, the milder "
+                             "category; measure creatinine to stage it.")
     else:
         return
     out.basis.append(Derivation(quantity="ckd_stage", value=out.ckd_stage, method=method,
@@ -201,10 +212,18 @@ def _stages(case: Case, out: Derived, *, recorded_ckd_stage: str | None,
 
 
 def _stage_name(recorded: str) -> str:
-    """``"4"`` → ``"G4"``, ``"3B"`` → ``"G3b"``; a bare ``"3"`` stays ``"G3"`` (a or b unknown)."""
+    """KDIGO name of a recorded stage (a bare stage 3 becomes G3a).
+
+    Examples
+    --------
+    >>> [_stage_name(s) for s in ("4", "3B", "3", "5D", "G2")]
+    ['G4', 'G3b', 'G3a', 'G5D', 'G2']
+    """
     recorded = recorded.upper().removeprefix("G")
     if recorded.endswith("D"):
         return "G5D"
+    if recorded == "3":
+        return "G3a"
     return "G" + recorded[0] + recorded[1:].lower()
 
 

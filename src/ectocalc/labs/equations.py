@@ -21,10 +21,6 @@ EGFR_SOURCES = {
 }
 ADULT_AGE_YEARS = 18.0
 
-CA_MG_DL_TO_MMOL_L = 0.2495
-P_MG_DL_TO_MMOL_L = 0.3229
-CAXP_MG2_DL2_TO_MMOL2_L2 = CA_MG_DL_TO_MMOL_L * P_MG_DL_TO_MMOL_L  # 0.0806
-
 
 def corrected_calcium_mg_dl(calcium_mg_dl: float, albumin_g_dl: float) -> float:
     """Albumin-corrected total calcium, ``Ca + 0.8 × (4.0 − albumin)`` (mg/dL, g/dL).
@@ -40,7 +36,7 @@ def corrected_calcium_mg_dl(calcium_mg_dl: float, albumin_g_dl: float) -> float:
 
 
 def calcium_phosphate_product(calcium_mg_dl: float, phosphate_mg_dl: float) -> float:
-    """Ca × P in mg²/dL² (multiply by :data:`CAXP_MG2_DL2_TO_MMOL2_L2` for mmol²/L²).
+    """Ca × P in mg²/dL² (× 0.2495 × 0.3229 ≈ 0.0806 for mmol²/L²).
 
     Examples
     --------
@@ -103,19 +99,17 @@ def egfr_ckd_epi_2021_creatinine_cystatin(
     return egfr * 0.963 if sex == "female" else egfr
 
 
-def gfr_category(egfr: float, *, on_dialysis: bool = False) -> str:
-    """KDIGO 2012 GFR category; ``G5D`` when on dialysis.
+def gfr_category(egfr: float) -> str:
+    """KDIGO 2012 GFR category (``G5D``, dialysis, comes from the history, not from eGFR).
 
     Boundaries: G1 ≥ 90, G2 60–89, G3a 45–59, G3b 30–44, G4 15–29, G5 < 15, applied to the
     unrounded value (59.6 is G3a).
 
     Examples
     --------
-    >>> gfr_category(57.54), gfr_category(6.1, on_dialysis=True)
-    ('G3a', 'G5D')
+    >>> gfr_category(57.54), gfr_category(6.1)
+    ('G3a', 'G5')
     """
-    if on_dialysis:
-        return "G5D"
     for lower, category in ((90, "G1"), (60, "G2"), (45, "G3a"), (30, "G3b"), (15, "G4")):
         if egfr >= lower:
             return category

@@ -6,7 +6,8 @@ checked and converted the same way whatever its origin.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable
 from datetime import date as Date
 
 from ectocalc.errors import InputError
@@ -33,11 +34,14 @@ def make_lab_result(
     loinc: str | None = None,
     date: Date | None = None,
     reference_range: tuple[float, float] | None = None,
+    field_names: dict[str, str] | None = None,
 ) -> LabResult:
     """Resolve the analyte, check the value and convert it to the canonical unit.
 
-    Raises :class:`InputError` (naming ``source`` and ``field``) for an unknown analyte, an
-    unconvertible unit, a non-numeric or impossible value.
+    Raises :class:`InputError` (naming ``source`` and the field) for an unknown analyte, an
+    unconvertible unit, a non-numeric or impossible value. Fields are named
+    ``{field}.value``, ``{field}.unit``, ``{field}.analyte``, ``{field}.loinc`` and
+    ``{field}.reference_range`` unless ``field_names`` maps those keys to the input's own paths.
 
     Examples
     --------
@@ -46,30 +50,35 @@ def make_lab_result(
     >>> r.analyte, round(r.canonical_value, 2), r.canonical_unit
     ('calcium', 8.42, 'mg/dL')
     """
-    entry = _resolve(source, field, analyte_name, loinc)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(source, f"{field}.value", f"value must be a number, got {value!r}")
+    def at(key: str) -> str:
+        return (field_names or {}).get(key, f"{field}.{key}")
+
+    entry = _resolve(source, at, analyte_name, loinc)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(source, at("value"), f"value must be a finite number, got {value!r}")
     if unit is None:
-        if entry.units.get("") is None and "" not in entry.units:
-            raise InputError(source, f"{field}.unit", f"unit is required for {entry.id}")
+        if "" not in entry.units:
+            raise InputError(source, at("unit"), f"unit is required for {entry.id}")
         unit = ""
     try:
         canonical = convert(float(value), unit, entry)
     except ValueError as error:
-        raise InputError(source, f"{field}.unit", str(error)) from None
+        raise InputError(source, at("unit"), str(error)) from None
     canonical_unit = kept_unit(unit, entry)
     low, high = entry.possible
     if not low <= canonical <= high:
         raise InputError(
-            source, f"{field}.value",
+            source, at("value"),
             f"{entry.id} {value} {unit} is physiologically impossible "
             f"(accepted {low:g}–{high:g} {entry.canonical_unit})",
         )
     converted_range = None
     if reference_range is not None:
+        if not all(math.isfinite(x) for x in reference_range):
+            raise InputError(source, at("reference_range"), "bounds must be finite numbers")
         lo, hi = (convert(float(x), unit, entry) for x in reference_range)
         if lo > hi:
-            raise InputError(source, f"{field}.reference_range", "low bound is above high bound")
+            raise InputError(source, at("reference_range"), "low bound is above high bound")
         converted_range = (lo, hi)
     return LabResult(
         analyte=entry.id, value=float(value), unit=unit, canonical_value=canonical,
@@ -77,19 +86,19 @@ def make_lab_result(
     )
 
 
-def _resolve(source: str, field: str, name: str | None, loinc: str | None) -> Analyte:
+def _resolve(source: str, at: Callable[[str], str], name: str | None,
+             loinc: str | None) -> Analyte:
     by_name = find_analyte(name) if name else None
     by_loinc = find_analyte(loinc) if loinc else None
     if name and by_name is None:
-        raise InputError(source, f"{field}.analyte", f"unknown analyte '{name}'")
+        raise InputError(source, at("analyte"), f"unknown analyte '{name}'")
     if loinc and by_loinc is None:
-        raise InputError(source, f"{field}.loinc", f"LOINC {loinc} is not a supported analyte")
+        raise InputError(source, at("loinc"), f"LOINC {loinc} is not a supported analyte")
     if by_name and by_loinc and by_name.id != by_loinc.id:
-        raise InputError(source, f"{field}.loinc",
-                         f"LOINC {loinc} is {by_loinc.id}, not {by_name.id}")
+        raise InputError(source, at("loinc"), f"LOINC {loinc} is {by_loinc.id}, not {by_name.id}")
     found = by_name or by_loinc
     if found is None:
-        raise InputError(source, field, "a lab needs 'analyte' or 'loinc'")
+        raise InputError(source, at("analyte"), "a lab needs 'analyte' or 'loinc'")
     return found
 
 
@@ -98,8 +107,9 @@ def report_labs(case: Case) -> list[LabReport]:
 
     A laboratory-supplied range wins over the catalogue's typical adult interval.
     """
+    catalogue = load_catalogue()
     reports = []
-    for analyte_id in load_catalogue().analytes:
+    for analyte_id in catalogue.analytes:
         result = case.latest(analyte_id)
         if result is None:
             continue
@@ -111,7 +121,7 @@ def report_labs(case: Case) -> list[LabReport]:
             reference, origin = None, "none: assay-specific unit"
         else:
             reference = entry.reference_for(case.patient.sex)
-            origin = "typical adult interval (references/clinical.md)"
+            origin = catalogue.sources["typical"]
             if entry.reference_check:
                 origin += " [check]"
             if reference is None:
@@ -148,7 +158,7 @@ def lab_alerts(reports: Iterable[LabReport]) -> list[Alert]:
         low, high = entry.plausible
         if not low <= report.canonical_value <= high:
             alerts.append(Alert(
-                id="implausible_value", severity="warning",
+                id=f"implausible_{report.analyte}", severity="warning",
                 message=f"{shown} is outside the plausible range "
                         f"({low:g}–{high:g} {entry.canonical_unit}): check unit and sample",
                 source=sources["limits"],

@@ -22,7 +22,7 @@ VariantClass = Literal["pathogenic", "likely_pathogenic", "vus", "likely_benign"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Patient(_Strict):

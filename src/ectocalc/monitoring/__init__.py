@@ -35,7 +35,6 @@ class _Schedule(BaseModel):
 
 class _Schedules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    source: str
     schedules: list[_Schedule]
     all_stages: list[_Item]
     notes: list[str]

@@ -78,4 +78,4 @@ def patient_text(a: Assessment) -> str:
 
 def patient_html(a: Assessment) -> str:
     """The plain-language summary as an HTML page."""
-    return template("patient.html.j2").render(sections=patient_sections(a), a=a)
+    return template("patient.html.j2").render(sections=patient_sections(a))
