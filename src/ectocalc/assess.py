@@ -16,7 +16,7 @@ from ectocalc.knowledge import knowledge_version
 from ectocalc.labs.derive import derive
 from ectocalc.labs.equations import ADULT_AGE_YEARS
 from ectocalc.labs.results import lab_alerts, report_labs
-from ectocalc.model.assessment import Alert, Assessment
+from ectocalc.model.assessment import Alert, Assessment, ChemistrySection
 from ectocalc.model.case import Case
 from ectocalc.model.scan import ScanResult
 from ectocalc.monitoring import monitoring_notes, monitoring_plan
@@ -70,7 +70,8 @@ def assess(case: Case) -> Assessment:
         patient={"age_years": case.patient.age_years, "sex": case.patient.sex},
         labs=labs, derived=derived, mechanism=reasoning.mechanism, types=reasoning.types,
         syndromes=reasoning.syndromes, workup=reasoning.workup, management=reasoning.management,
-        monitoring=monitoring, chemistry=chemistry.section, imaging=imaging, alerts=alerts,
+        monitoring=monitoring, chemistry=None if chemistry.section is None
+        else ChemistrySection.model_validate(chemistry.section), imaging=imaging, alerts=alerts,
         disclaimer=DISCLAIMER, knowledge_version=knowledge_version(), ectocalc_version=__version__,
     )
 

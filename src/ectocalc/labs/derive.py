@@ -237,7 +237,7 @@ def _tmp_gfr(case: Case, out: Derived) -> None:
         serum_creatinine=values["creatinine"], urine_creatinine=values["urine_creatinine"])
     out.tubular_phosphate_reabsorption = round(trp, 3)
     out.tmp_gfr_mg_dl = round(tmp, 2)
-    out.tmp_gfr_mmol_l = round(tmp * eq.P_MG_DL_TO_MMOL_L, 3)
+    out.tmp_gfr_mmol_l = round(tmp * _si_factor("phosphate"), 3)
     out.basis.append(Derivation(
         quantity="tmp_gfr_mg_dl", value=out.tmp_gfr_mg_dl, unit="mg/dL",
         method="TRP = 1 - (Up/Pp)(Pcr/Ucr); TmP/GFR = TRP x Pp if TRP <= 0.86 else "

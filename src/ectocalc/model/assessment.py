@@ -131,6 +131,23 @@ class Alert(_Out):
     source: str | None = None
 
 
+class ChemistrySection(_Out):
+    """Serum supersaturation (contract ``chemistry``): a computed index, not a T50 measurement."""
+
+    database: str
+    temperature_c: float
+    saturation_index: dict[str, float]
+    """Phase id → log10(IAP/Ksp)."""
+    ionic_strength: float
+    free_calcium_mmol_l: float
+    assumptions: list[str]
+    what_if: dict[str, Any]
+    """The same indices with phosphate at the upper reference limit (``applied``), or why not."""
+    label: str
+    reading: str
+    inputs: dict[str, Any]
+
+
 class Assessment(_Out):
     case_id: str | None = None
     source: str | None = None
@@ -143,7 +160,7 @@ class Assessment(_Out):
     workup: list[PlanItem] = Field(default_factory=list)
     management: list[PlanItem] = Field(default_factory=list)
     monitoring: list[MonitoringItem] = Field(default_factory=list)
-    chemistry: dict[str, Any] | None = None
+    chemistry: ChemistrySection | None = None
     """Serum supersaturation (see :mod:`ectocalc.chemistry`), or None when inputs are missing."""
     imaging: list[ScanResult] = Field(default_factory=list)
     alerts: list[Alert] = Field(default_factory=list)

@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ectocalc.model.assessment import Assessment
+from ectocalc.model.assessment import Assessment, ChemistrySection
 
 FLAG_STYLE = {"normal": "", "low": "bold yellow", "high": "bold yellow",
               "critical_low": "bold white on red", "critical_high": "bold white on red"}
@@ -129,19 +129,16 @@ def _monitoring(a: Assessment) -> Table:
     return table
 
 
-def _chemistry(a: Assessment) -> RenderableType:
-    chem = a.chemistry or {}
-    table = _table(f"Serum supersaturation ({chem.get('database')}, "
-                   f"{chem.get('temperature_c')} °C)", "phase", "saturation index", "what-if")
-    what_if = (chem.get("what_if") or {}).get("saturation_index", {})
-    for phase, value in (chem.get("saturation_index") or {}).items():
+def _chemistry(chem: ChemistrySection) -> RenderableType:
+    table = _table(f"Serum supersaturation ({chem.database}, {chem.temperature_c:g} °C)",
+                   "phase", "saturation index", "what-if")
+    what_if = chem.what_if.get("saturation_index", {})
+    for phase, value in chem.saturation_index.items():
         table.add_row(phase, _fixed(value), _fixed(what_if.get(phase)))
-    lines = [Text(chem.get("reading", ""), style="bold")]
-    if chem.get("label"):
-        lines.append(Text(chem["label"], style="italic"))
-    lines.append(Text(f"ionic strength {_num(chem.get('ionic_strength'), 3)} mol/L; free Ca2+ "
-                      f"{_num(chem.get('free_calcium_mmol_l'), 3)} mmol/L"))
-    lines += [Text(f"• {x}", style="dim") for x in chem.get("assumptions", [])]
+    lines = [Text(chem.reading, style="bold"), Text(chem.label, style="italic"),
+             Text(f"ionic strength {_num(chem.ionic_strength, 3)} mol/L; free Ca2+ "
+                  f"{_num(chem.free_calcium_mmol_l, 3)} mmol/L")]
+    lines += [Text(f"• {x}", style="dim") for x in chem.assumptions]
     return Group(table, *lines)
 
 
@@ -181,7 +178,7 @@ def clinician_text(a: Assessment, *, color: bool = False, width: int = 120) -> s
         (bool(a.workup), _plan("Work-up", a.workup)),
         (bool(a.management), _plan("Management", a.management)),
         (bool(a.monitoring), _monitoring(a)),
-        (a.chemistry is not None, _chemistry(a) if a.chemistry else Text("")),
+        (a.chemistry is not None, _chemistry(a.chemistry) if a.chemistry else Text("")),
         (bool(a.imaging), _imaging(a)),
     ]
     for shown, renderable in sections:
