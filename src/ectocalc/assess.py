@@ -44,8 +44,8 @@ def assess(case: Case) -> Assessment:
     derived = derive(
         case, labs=labs,
         on_dialysis=any(m.id == "dialysis" for m in affirmed),
-        recorded_ckd_stage=next((m.attributes["stage"] for m in ckd if "stage" in m.attributes),
-                                None),
+        recorded_ckd_stage=max((m.attributes["stage"] for m in ckd if "stage" in m.attributes),
+                               default=None, key=_stage_order),
         kidney_damage_marker=bool(ckd),
         acute_kidney_injury=any(m.id == "acute_kidney_injury" for m in affirmed),
     )
@@ -74,6 +74,11 @@ def assess(case: Case) -> Assessment:
         else ChemistrySection.model_validate(chemistry.section), imaging=imaging, alerts=alerts,
         disclaimer=DISCLAIMER, knowledge_version=knowledge_version(), ectocalc_version=__version__,
     )
+
+
+def _stage_order(stage: str) -> tuple[int, str]:
+    """Order stated CKD stages ("2" < "3A" < "3B" < "4" < "5" < "5D") to keep the most severe."""
+    return int(stage[0]), stage[1:]
 
 
 def _join_scans(case: Case) -> tuple[list[ScanResult], Case]:

@@ -59,8 +59,8 @@ DERIVED_TOLERANCE = {
 }
 DEFAULT_TOLERANCE = 0.01
 ALLOWED_KEYS = {"primary_mechanism", "mechanisms_include", "types", "types_exclude", "syndromes",
-                "syndromes_exclude", "workup", "management", "management_cautions", "alerts",
-                "derived", "monitoring", "confidence_not"}
+                "syndromes_exclude", "workup", "management", "management_cautions",
+                "management_withheld", "alerts", "derived", "monitoring", "confidence_not"}
 CASE_KEYS = {"id", "patient", "labs", "conditions", "medications", "genetics", "findings",
              "scans", "version"}
 
@@ -234,6 +234,13 @@ def test_management(name: str) -> None:
         assert any(w.lower() in c.lower() for c in cautions for w in words), (
             f"{name}: management {item_id!r} needs a caution mentioning one of {words}; "
             f"cautions: {cautions or '(none)'}")
+    for item_id, words in (expected.get("management_withheld") or {}).items():
+        items = [i for i in management if i.get("id") == item_id]
+        assert items, f"{name}: management {item_id!r} (showing a withheld item) missing"
+        notes = [str(c) for i in items for c in i.get("withheld") or []]
+        assert any(w.lower() in c.lower() for c in notes for w in words), (
+            f"{name}: management {item_id!r} must show a withheld item mentioning one of "
+            f"{words}; withheld: {notes or '(none)'}")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -360,6 +367,7 @@ def test_expectations_use_the_vocabulary(name: str) -> None:
         overlap = set(block.get("include", [])) & set(block.get("exclude", []))
         assert not overlap, f"{name}: {section} both included and excluded: {sorted(overlap)}"
     assert set(expected.get("management_cautions") or {}) <= MANAGEMENT
+    assert set(expected.get("management_withheld") or {}) <= MANAGEMENT
     assert set(expected.get("monitoring") or {}) <= WORKUP
 
 

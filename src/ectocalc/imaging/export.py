@@ -23,14 +23,14 @@ run never leaves a complete-looking output.
 from __future__ import annotations
 
 import csv
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ectocalc.imaging.volume import CTVolume
+from ectocalc.io.files import atomic_write
 from ectocalc.model.scan import Lesion, ScanResult
 
 TYPE_ORDER: tuple[str, ...] = ("vascular", "periarticular", "cutaneous", "visceral",
@@ -44,30 +44,6 @@ CSV_COLUMNS: tuple[str, ...] = (
 """Header of :func:`write_lesion_csv`; ``slices`` is a ``;``-separated list of indices."""
 
 MANUFACTURER = "ectocalc"
-
-
-def atomic_write(path: Path, write: Callable[[Path], Any]) -> Path:
-    """Call ``write(tmp)`` on a temporary sibling of ``path``, then rename it to ``path``.
-
-    The temporary file is removed if ``write`` fails, so ``path`` is either complete or absent
-    (or its previous version).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> p = Path(tempfile.mkdtemp()) / "x.txt"
-    >>> atomic_write(p, lambda tmp: tmp.write_text("done")).read_text()
-    'done'
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def segment_types(result: ScanResult) -> list[str]:

@@ -394,7 +394,7 @@ def _decode_native(out: np.ndarray, source: Any, header: Dataset, fmt: NativeFor
     low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
     shift = intercept if slope == 1 else 0
     if ((signed or bits < 16) and slope in (None, 1)
-            and -32768 <= low + shift and high + shift <= 32767):
+            and low + shift >= -32768 and high + shift <= 32767):
         if shift:
             np.add(out, shift, out=out)
         return True

@@ -4,18 +4,23 @@ Scoring works on a candidate mask (dense voxels with bone and air already remove
 convention (:mod:`ectocalc.imaging.conventions`) decides what a lesion is for the Agatston
 sum; the reported lesions are always 3D objects, so a plaque spanning three slices is one
 lesion whose Agatston is the sum of its in-slice pieces.
+
+Candidates are handled as sorted flat voxel indices (:func:`measure_flat`): labelling runs on
+each slice's or the lesions' bounding box only, and no volume-sized label array is made
+unless :attr:`Measures.labels` is asked for.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
-import cc3d
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
 
 from ectocalc.imaging.conventions import Convention, density_factor
+from ectocalc.imaging.detect import label_components, zeros
 
 # scipy/cc3d structures for each connectivity.
 _STRUCTURES_2D = {4: ndimage.generate_binary_structure(2, 1),
@@ -53,17 +58,46 @@ def label_in_plane(mask: np.ndarray, flat: np.ndarray, *, connectivity: int
     >>> label_in_plane(m, flat, connectivity=4)[0].tolist()
     [1, 2, 3]
     """
-    plane = mask.shape[1] * mask.shape[2]
+    return _label_in_plane_flat(mask.shape, flat, connectivity=connectivity)
+
+
+def _label_in_plane_flat(shape: tuple[int, ...], flat: np.ndarray, *, connectivity: int
+                         ) -> tuple[np.ndarray, int]:
+    """:func:`label_in_plane` from the flat indices alone: each occupied slice is labelled
+    on the bounding box of its voxels (``ndimage.label`` numbers in raster order, which a
+    box keeps, so the ids are those of whole-slice labelling)."""
+    plane = shape[1] * shape[2]
     slice_of = flat // plane
+    rows, columns = np.divmod(flat - slice_of * plane, shape[2])
     pieces = np.empty(len(flat), dtype=np.int64)
     n = 0
-    # One 2D labelling per occupied slice keeps memory at one slice, not one volume.
-    for k in np.unique(slice_of):
-        lo, hi = np.searchsorted(slice_of, [k, k + 1])
-        labels, count = ndimage.label(mask[k], structure=_STRUCTURES_2D[connectivity])
-        pieces[lo:hi] = labels.ravel()[flat[lo:hi] - k * plane] + n
+    bounds = np.flatnonzero(np.diff(slice_of)) + 1
+    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(flat)], strict=True):
+        if lo == hi:
+            continue
+        y, x = rows[lo:hi], columns[lo:hi]
+        y0, x0 = int(y.min()), int(x.min())
+        box = np.zeros((int(y.max()) - y0 + 1, int(x.max()) - x0 + 1), dtype=bool)
+        box[y - y0, x - x0] = True
+        labels, count = ndimage.label(box, structure=_STRUCTURES_2D[connectivity])
+        pieces[lo:hi] = labels[y - y0, x - x0] + n
         n += count
     return pieces, n
+
+
+def _label_flat(shape: tuple[int, ...], flat: np.ndarray, *, connectivity: int
+                ) -> tuple[np.ndarray, int]:
+    """3D components (raster-ordered ids, as on the whole volume) of the voxels ``flat``,
+    labelled on their bounding box; the id of each voxel of ``flat``."""
+    if len(flat) == 0:
+        return np.zeros(0, dtype=np.int64), 0
+    coords = np.unravel_index(flat, shape)
+    origin = [int(c.min()) for c in coords]
+    local = tuple(c - o for c, o in zip(coords, origin, strict=True))
+    box = np.zeros([int(c.max()) + 1 for c in local], dtype=bool)
+    box[local] = True
+    labels, n = label_components(box, connectivity)
+    return labels[local].astype(np.int64), n
 
 
 def _group_max(ids: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
@@ -77,10 +111,13 @@ def _group_max(ids: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
 class Measures:
     """Per-3D-lesion measures (index ``i`` is lesion id ``i + 1``) and the Agatston total.
 
-    ``labels`` holds the lesion ids on the CT grid (0 = background).
+    The lesion voxels are ``flat`` (sorted flat indices on a grid of ``shape``) with their
+    lesion ids ``ids``; :attr:`labels` paints them on the CT grid (0 = background).
     """
 
-    labels: np.ndarray
+    shape: tuple[int, ...]
+    flat: np.ndarray
+    ids: np.ndarray
     voxel_counts: np.ndarray
     volume_mm3: np.ndarray
     mass_mg: np.ndarray
@@ -95,6 +132,13 @@ class Measures:
     @property
     def count(self) -> int:
         return len(self.voxel_counts)
+
+    @cached_property
+    def labels(self) -> np.ndarray:
+        """int32 lesion ids on the CT grid, 0 elsewhere (built on first use)."""
+        labels = zeros(self.shape, np.int32)
+        labels.ravel()[self.flat] = self.ids
+        return labels
 
     @property
     def total_agatston(self) -> float:
@@ -151,27 +195,34 @@ def kept_lesions(candidates: np.ndarray, *, convention: Convention,
     >>> n, flat.tolist()          # the 0.25 mm2 pixel is below 1 mm2
     (1, [12, 13, 17, 18])
     """
+    flat, ids, n, pieces = _kept_flat(candidates.shape, np.flatnonzero(candidates),
+                                      convention=convention, pixel_spacing_mm=pixel_spacing_mm,
+                                      increment_mm=increment_mm)
+    lesions = zeros(candidates.shape, np.int32)
+    lesions.ravel()[flat] = ids
+    return lesions, n, flat, pieces
+
+
+def _kept_flat(shape: tuple[int, ...], flat: np.ndarray, *, convention: Convention,
+               pixel_spacing_mm: tuple[float, float], increment_mm: float
+               ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+    """:func:`kept_lesions` on sorted flat candidate indices: the kept ``flat``, their 3D
+    lesion ids, the number of lesions and the scoring pieces."""
     pixel_area = pixel_spacing_mm[0] * pixel_spacing_mm[1]
     unit = {"mm2": pixel_area, "mm3": pixel_area * increment_mm, "voxels": 1.0}
-    flat = np.flatnonzero(candidates)
     if convention.dims == 2:
-        pieces, n_pieces = label_in_plane(candidates, flat, connectivity=convention.connectivity)
+        pieces, n_pieces = _label_in_plane_flat(shape, flat,
+                                                connectivity=convention.connectivity)
         lesion_connectivity = 26
     else:
-        labelled, n_pieces = cc3d.connected_components(
-            candidates, connectivity=convention.connectivity, return_N=True)
-        pieces = labelled.ravel()[flat]
-        del labelled  # one full-size label array at a time
+        pieces, n_pieces = _label_flat(shape, flat, connectivity=convention.connectivity)
         lesion_connectivity = convention.connectivity
     counts = np.bincount(pieces, minlength=n_pieces + 1)
     keep = _size_ok(counts * unit[convention.min_size_unit], convention)
     kept_voxels = keep[pieces]
     flat, pieces = flat[kept_voxels], pieces[kept_voxels]
-    kept = np.zeros(candidates.shape, dtype=bool)
-    kept.ravel()[flat] = True
-    lesions, n = cc3d.connected_components(kept, connectivity=lesion_connectivity,
-                                           return_N=True, out_dtype=np.uint32)
-    return lesions.view(np.int32), int(n), flat, pieces
+    ids, n = _label_flat(shape, flat, connectivity=lesion_connectivity)
+    return flat, ids, int(n), pieces
 
 
 def max_diameter_mm(points_mm: np.ndarray) -> float:
@@ -239,12 +290,23 @@ def measure_lesions(hu: np.ndarray, candidates: np.ndarray, *, convention: Conve
     >>> round(float(m.mass_mg[0]), 3)     # 0.78 * 3 mm3 * (150+250+140+160) / 1000
     1.638
     """
-    lesions, n, flat, pieces = kept_lesions(candidates, convention=convention,
-                                            pixel_spacing_mm=pixel_spacing_mm,
-                                            increment_mm=increment_mm)
+    return measure_flat(hu, np.flatnonzero(candidates), convention=convention,
+                        factor_thresholds_hu=factor_thresholds_hu,
+                        pixel_spacing_mm=pixel_spacing_mm, increment_mm=increment_mm,
+                        thickness_mm=thickness_mm, affine=affine, calibration=calibration)
+
+
+def measure_flat(hu: np.ndarray, flat: np.ndarray, *, convention: Convention,
+                 factor_thresholds_hu: tuple[float, float, float, float],
+                 pixel_spacing_mm: tuple[float, float], increment_mm: float,
+                 thickness_mm: float | None, affine: np.ndarray,
+                 calibration: float = DEFAULT_CALIBRATION) -> Measures:
+    """:func:`measure_lesions` with the candidates given as sorted flat indices into ``hu``."""
+    flat, ids, n, pieces = _kept_flat(hu.shape, flat, convention=convention,
+                                      pixel_spacing_mm=pixel_spacing_mm,
+                                      increment_mm=increment_mm)
     pixel_area = pixel_spacing_mm[0] * pixel_spacing_mm[1]
     voxel_volume = pixel_area * increment_mm
-    ids = lesions.ravel()[flat]
     values = hu.ravel()[flat].astype(np.float64)
     coords = np.column_stack(np.unravel_index(flat, hu.shape))
     counts = np.bincount(ids, minlength=n + 1)[1:]
@@ -281,7 +343,7 @@ def measure_lesions(hu: np.ndarray, candidates: np.ndarray, *, convention: Conve
         slices.append(sorted({int(s) for s in slice_index[members]}))
         diameters.append(max_diameter_mm(lps[members, :3]) + float(spacing[1:].mean()))
     return Measures(
-        labels=lesions, voxel_counts=counts, volume_mm3=counts * voxel_volume,
+        shape=hu.shape, flat=flat, ids=ids, voxel_counts=counts, volume_mm3=counts * voxel_volume,
         mass_mg=calibration * voxel_volume * hu_sum / 1000.0, peak_hu=peak, agatston=agatston,
         centroid_index=centroid, slices=slices, max_diameter_mm=np.array(diameters),
         factor=_group_max(piece_lesion, factors, n)[1:].astype(int),

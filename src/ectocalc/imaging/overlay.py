@@ -18,8 +18,9 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
 from ectocalc.imaging.conventions import density_factor
-from ectocalc.imaging.export import TYPE_ORDER, atomic_write
+from ectocalc.imaging.export import TYPE_ORDER
 from ectocalc.imaging.volume import CTVolume
+from ectocalc.io.files import atomic_write
 from ectocalc.model.scan import ScanResult
 
 FACTOR_COLOURS: dict[int, tuple[int, int, int]] = {

@@ -18,6 +18,7 @@ from ectocalc.errors import InputError
 from ectocalc.imaging.anatomy import (
     JOINT_MM,
     SEARCH_MM,
+    SKIN_MM,
     Typing,
     classify_name,
     skin_depth_mm,
@@ -31,14 +32,18 @@ from ectocalc.imaging.conventions import (
 )
 from ectocalc.imaging.detect import (
     DEFAULT_BONE,
+    SLAB_SLICES,
     BoneParameters,
     body_mask,
+    bone_and_dense,
     bone_mask,
     find_opacified_lumen,
+    zeros,
 )
 from ectocalc.imaging.load import load_ct, load_label_map
-from ectocalc.imaging.measure import DEFAULT_CALIBRATION, Measures, measure_lesions
+from ectocalc.imaging.measure import DEFAULT_CALIBRATION, Measures, measure_flat
 from ectocalc.imaging.volume import CTVolume
+from ectocalc.io.files import atomic_write
 from ectocalc.model.scan import Lesion, ScanResult, TypeTotals
 
 ContrastPolicy = Literal["refuse", "lumen", "ignore"]
@@ -57,7 +62,8 @@ class Analysis:
 
     result: ScanResult
     labels: np.ndarray
-    """int32, same shape as the CT: ``Lesion.id`` per voxel, 0 elsewhere."""
+    """Same shape as the CT: ``Lesion.id`` per voxel, 0 elsewhere; uint16 (uint32 beyond
+    65535 lesions) to keep the map at most the size of an int16 CT."""
     factor_thresholds_hu: tuple[float, float, float, float]
 
 
@@ -73,12 +79,13 @@ def _bone_from_map(anatomy: np.ndarray, names: dict[int, str], *, margin_mm: flo
 
 def _contrast_threshold(volume: CTVolume, *, body: np.ndarray, bone: np.ndarray,
                         spacing_mm: tuple[float, float, float], threshold_hu: float,
-                        policy: ContrastPolicy, warnings: list[str], step: int) -> float:
+                        policy: ContrastPolicy, warnings: list[str], step: int,
+                        dense: tuple[float, np.ndarray] | None = None) -> float:
     """Detection threshold after the contrast check (refusal raises :class:`InputError`)."""
     grid = (slice(None), slice(None, None, step), slice(None, None, step))
     lumen = find_opacified_lumen(
         volume.hu[grid], spacing_mm=(spacing_mm[0], spacing_mm[1] * step, spacing_mm[2] * step),
-        body=body[grid], bone=bone[grid])
+        body=body[grid], bone=bone[grid], dense=dense if step == 1 else None)
     source = volume.source or "CT"
     if volume.contrast_agent:
         why, field = f"ContrastBolusAgent is '{volume.contrast_agent}'", "ContrastBolusAgent"
@@ -113,29 +120,72 @@ def _summary(convention: Convention, measures: Measures, threshold_hu: float) ->
             "mass_mg": round(float(measures.mass_mg.sum()), 2), "lesion_count": measures.count}
 
 
+def _skin_distance(body: np.ndarray, coords: tuple[np.ndarray, ...],
+                   pixel_spacing_mm: tuple[float, float], *, reach_mm: float = SKIN_MM
+                   ) -> float:
+    """Smallest in-plane depth below the body surface of a lesion's voxels ``coords``.
+
+    Exact up to ``reach_mm``: each slice is measured on a crop reaching more than
+    ``reach_mm`` around the lesion (the image border still counts as outside), which holds
+    the nearest outside pixel of any voxel shallower than that. Deeper lesions get a value
+    above ``reach_mm`` (``inf`` when no outside pixel is within the crop). A value within
+    rounding of ``reach_mm`` is recomputed on the whole slice (:func:`skin_depth_mm`).
+    """
+    zs, ys, xs = coords
+    rows, columns = body.shape[1:]
+    margin = [int(np.ceil(reach_mm / s)) + 1 for s in pixel_spacing_mm]
+    y0, y1 = max(int(ys.min()) - margin[0], 0), min(int(ys.max()) + margin[0] + 1, rows)
+    x0, x1 = max(int(xs.min()) - margin[1], 0), min(int(xs.max()) + margin[1] + 1, columns)
+    # One pixel of "outside" where the crop meets the image border, as skin_depth_mm pads.
+    pads = ((int(y0 == 0), int(y1 == rows)), (int(x0 == 0), int(x1 == columns)))
+    skin = np.inf
+    for k in np.unique(zs):
+        on = zs == k
+        inside = np.pad(body[k, y0:y1, x0:x1], pads)
+        if inside.all():
+            continue  # nothing outside the body within reach of this slice's voxels
+        depth = ndimage.distance_transform_edt(inside, sampling=pixel_spacing_mm)
+        values = depth[ys[on] - y0 + pads[0][0], xs[on] - x0 + pads[1][0]]
+        skin = min(skin, float(values.astype(np.float32).min()))
+    if abs(skin - reach_mm) < 1e-6:  # at the threshold: the whole-slice computation decides
+        skin = min(float(skin_depth_mm(body[k], pixel_spacing_mm=pixel_spacing_mm)
+                         [ys[zs == k], xs[zs == k]].min()) for k in np.unique(zs))
+    return skin
+
+
 def _type_all(measures: Measures, *, body: np.ndarray, spacing_mm: tuple[float, float, float],
               anatomy: np.ndarray | None, names: dict[int, str] | None) -> list[Typing]:
     """Type every lesion of ``measures``, each on a crop just large enough for the rules."""
     reach = max(JOINT_MM, SEARCH_MM) if anatomy is not None else 0.0
     margin = [int(np.ceil(reach / s)) for s in spacing_mm]
-    depth: dict[int, np.ndarray] = {}  # skin depth per slice, computed once
+    order = np.argsort(measures.ids, kind="stable")
+    bounds = np.searchsorted(measures.ids[order], np.arange(1, measures.count + 2))
     typings = []
-    for i, box in enumerate(ndimage.find_objects(measures.labels)):
-        wide = tuple(slice(max(b.start - m, 0), b.stop + m)
-                     for b, m in zip(box, margin, strict=True))
-        mask = measures.labels[wide] == i + 1
-        skin = np.inf
-        for k in range(box[0].start, box[0].stop):
-            on_slice = mask[k - wide[0].start]
-            if not on_slice.any():
-                continue
-            if k not in depth:
-                depth[k] = skin_depth_mm(body[k], pixel_spacing_mm=spacing_mm[1:])
-            skin = min(skin, float(depth[k][wide[1:]][on_slice].min()))
+    for i in range(measures.count):
+        coords = np.unravel_index(measures.flat[order[bounds[i]:bounds[i + 1]]], measures.shape)
+        wide = tuple(slice(max(int(c.min()) - m, 0), min(int(c.max()) + 1 + m, n))
+                     for c, m, n in zip(coords, margin, measures.shape, strict=True))
+        mask = np.zeros([w.stop - w.start for w in wide], dtype=bool)
+        mask[tuple(c - w.start for c, w in zip(coords, wide, strict=True))] = True
+        skin = _skin_distance(body, coords, spacing_mm[1:])
         typings.append(type_lesion(mask, skin_distance_mm=skin, spacing_mm=spacing_mm,
                                    anatomy=None if anatomy is None else anatomy[wide],
                                    names=names))
     return typings
+
+
+def _candidate_voxels(hu: np.ndarray, threshold_hu: float, body: np.ndarray,
+                      bone: np.ndarray) -> np.ndarray:
+    """Sorted flat indices of ``(hu >= threshold_hu) & body & ~bone``, a slab at a time."""
+    plane = int(np.prod(hu.shape[1:]))
+    found = []
+    for start in range(0, hu.shape[0], SLAB_SLICES):
+        stop = min(start + SLAB_SLICES, hu.shape[0])
+        mask = hu[start:stop] >= threshold_hu
+        mask &= body[start:stop]
+        mask &= ~bone[start:stop]
+        found.append(np.flatnonzero(mask) + start * plane)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
 def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
@@ -188,36 +238,48 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
     # Body, bone and lumen are large structures: a ~0.7 mm grid finds them as well, faster.
     step = max(1, int(0.7 // min(volume.pixel_spacing_mm)))
     body = body_mask(hu, step=step)
-    bone = bone_mask(hu, threshold_hu=thresholds[0], spacing_mm=spacing, body=body,
-                     params=bone_params, step=step)
+    if step == 1:  # keep the dense voxels: the lumen check and the candidates are among them
+        bone, dense = bone_and_dense(hu, threshold_hu=thresholds[0], spacing_mm=spacing,
+                                     body=body, params=bone_params)
+    else:
+        bone, dense = bone_mask(hu, threshold_hu=thresholds[0], spacing_mm=spacing, body=body,
+                                params=bone_params, step=step), None
     if anatomy is not None and names:
         bone |= _bone_from_map(anatomy, names, margin_mm=bone_params.margin_mm,
                                spacing_mm=spacing)
-    threshold = _contrast_threshold(volume, body=body, bone=bone, spacing_mm=spacing,
-                                    threshold_hu=thresholds[0], policy=contrast,
-                                    warnings=warnings, step=step)
+    threshold = _contrast_threshold(
+        volume, body=body, bone=bone, spacing_mm=spacing, threshold_hu=thresholds[0],
+        policy=contrast, warnings=warnings, step=step,
+        dense=None if dense is None else (thresholds[0], dense))
     shift = threshold - thresholds[0]
     factor_bounds = tuple(t + shift for t in thresholds)
-    candidates = (hu >= threshold) & body & ~bone
+    if dense is None:
+        candidates = _candidate_voxels(hu, threshold, body, bone)
+    else:  # threshold >= thresholds[0]: the candidates are dense voxels outside bone
+        keep = hu.ravel()[dense] >= threshold
+        keep &= ~bone.ravel()[dense]
+        candidates = dense[keep]
+    del bone, dense
 
     summaries = []
     measures = None
     for c in conventions:
-        m = measure_lesions(
+        m = measure_flat(
             hu, candidates, convention=c, factor_thresholds_hu=factor_bounds,
             pixel_spacing_mm=volume.pixel_spacing_mm, increment_mm=volume.slice_increment_mm,
             thickness_mm=volume.slice_thickness_mm, affine=volume.affine,
             calibration=calibration)
         summaries.append(_summary(c, m, threshold))
-        if measures is None:  # only the primary keeps its voxel labels
+        if measures is None:  # only the primary keeps its voxels
             measures = m
-    del candidates, bone
+    del candidates
     if any(c.slice_correction == "thickness" for c in conventions) and \
             volume.slice_thickness_mm is None:
         warnings.append("SliceThickness unknown: thickness-corrected conventions use the "
                         "slice increment")
     primary = conventions[0]
     typings = _type_all(measures, body=body, spacing_mm=spacing, anatomy=anatomy, names=names)
+    del body
     new_id = np.zeros(measures.count + 1, dtype=np.int32)  # dropped lesions map to 0
     lesions: list[Lesion] = []
     centroids = volume.index_to_lps(measures.centroid_index) if measures.count else []
@@ -235,9 +297,8 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
             max_diameter_mm=round(float(measures.max_diameter_mm[i]), 2),
             density_factor=int(measures.factor[i])))
     dropped = len(typings) - len(lesions)
-    labels = measures.labels
-    for plane in labels:  # renumber in place, slice by slice: no second full-size array
-        plane[...] = new_id[plane]
+    labels = zeros(hu.shape, np.uint16 if len(lesions) < 2**16 else np.uint32)
+    labels.ravel()[measures.flat] = new_id[measures.ids]
     if dropped:
         warnings.append(f"{dropped} dense region(s) inside bone classes of the anatomy map "
                         "excluded as bone")
@@ -304,7 +365,7 @@ def _write_outputs(volume: CTVolume, analysis: Analysis, out_dir: Path) -> None:
     result.outputs = outputs
     json_path = out_dir / "scan.json"
     result.outputs["json"] = str(json_path)
-    export.atomic_write(json_path, lambda tmp: tmp.write_text(result.model_dump_json(indent=2)))
+    atomic_write(json_path, lambda tmp: tmp.write_text(result.model_dump_json(indent=2)))
 
 
 def quantify(path: str | Path, *, anatomy: str | Path | None = None,

@@ -300,6 +300,8 @@ class CausesFile(_Entry):
 class Symptom(Sourced):
     id: str
     label: str
+    applies_to: Literal["valvular", "arterial"] | None = None
+    """Vascular symptoms: only for valve findings (subtype valvular) or only for the others."""
 
 
 class TypeEntry(Sourced):
@@ -374,6 +376,18 @@ class Guard(Sourced):
     when: Condition
     action: Literal["block", "caution"]
     message: str
+    note_on: list[str] = Field(default_factory=list)
+    """For a block: the items (work-up or management ids, first proposed wins) that show the
+    message as a caution when the blocked item would otherwise have been proposed; with none of
+    them proposed the message becomes an information alert. A block is never silent."""
+
+    @field_validator("note_on")
+    @classmethod
+    def _known_items(cls, ids: list[str]) -> list[str]:
+        unknown = [i for i in ids if i not in WORKUP + MANAGEMENT]
+        if unknown:
+            raise ValueError(f"note_on: unknown work-up or management ids {unknown}")
+        return ids
 
 
 class PlanEntry(_Entry):
@@ -383,6 +397,9 @@ class PlanEntry(_Entry):
     """Sources (typically the seed texts) that name this intervention or test."""
     rules: list[PlanRule]
     guards: list[Guard] = Field(default_factory=list)
+    combine: bool = False
+    """Show the reason of every rule that holds (e.g. each offending agent), not only the
+    first's; the first holding rule still gives the certainty."""
 
 
 class WorkupFile(_Entry):

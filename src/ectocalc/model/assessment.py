@@ -113,6 +113,9 @@ class PlanItem(_Out):
     source: str
     evidence: list[str] = Field(default_factory=list)
     cautions: list[str] = Field(default_factory=list)
+    withheld: list[str] = Field(default_factory=list)
+    """Related items a guard stopped, and why (e.g. NSAIDs not advised at low eGFR): shown
+    here, on the nearest alternative, so that nothing the patient needs disappears silently."""
     certainty: str | None = None
     """How firm the literature is (e.g. 'guideline', 'off-label, no RCT')."""
 

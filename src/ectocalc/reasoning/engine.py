@@ -23,7 +23,7 @@ from ectocalc.model.case import Case
 from ectocalc.reasoning.concepts import Mention, recognise
 from ectocalc.reasoning.facts import Facts, build_facts
 from ectocalc.reasoning.mechanisms import score_mechanisms
-from ectocalc.reasoning.plans import alerts, plan_items
+from ectocalc.reasoning.plans import Withheld, alerts, attach_withheld, plan_items
 from ectocalc.reasoning.syndromes import assess_syndromes
 
 
@@ -69,8 +69,10 @@ def calcification_types(facts: Facts) -> list[TypeItem]:
     items = []
     for view in facts.findings:
         entry = entries[view.type]
+        kind = "valvular" if view.subtype == "valvular" else "arterial"
+        symptoms = [s.label for s in entry.symptoms if s.applies_to in (None, kind)]
         items.append(TypeItem(id=view.type, site=view.finding.site, subtype=view.subtype,
-                              symptoms=[s.label for s in entry.symptoms],
+                              symptoms=symptoms,
                               evidence=[view.type_basis, *_observed(facts, view.index)],
                               source=kb.cite(entry.source)))
     return items
@@ -107,10 +109,13 @@ def reason(case: Case, *, labs: list[LabReport] | None = None, derived: Derived 
     facts = replace(facts, syndromes=MappingProxyType({s.id: s.certainty for s in syndromes}))
     mechanism = score_mechanisms(facts, kb)
     facts = replace(facts, mechanism=mechanism)
-    workup = plan_items(kb.workup.workup, facts, kb)
+    withheld: list[Withheld] = []
+    workup = plan_items(kb.workup.workup, facts, kb, withheld=withheld)
     # Management may ask about the work-up (e.g. no excision before a planned biopsy).
     management = plan_items(kb.management.management, facts, kb,
-                            earlier=frozenset(item.id for item in workup))
+                            earlier=frozenset(item.id for item in workup), withheld=withheld)
+    # A blocked item stays visible: a caution on a related item, else an information alert.
+    notes = attach_withheld(withheld, [*management, *workup])
     return ReasoningResult(mechanism=mechanism, types=calcification_types(facts),
                            syndromes=syndromes, workup=workup, management=management,
-                           alerts=alerts(facts, kb))
+                           alerts=alerts(facts, kb) + notes)

@@ -177,10 +177,6 @@ def build_facts(*, case: Case, labs: list[LabReport], derived: Derived,
              else (f"CKD stage {stage}" if derived.ckd_stage else stated_basis))
     if dialysis and stage != "G5D":
         stage, basis = "G5D", stated_basis or "on dialysis"
-    ids = {m.id for m in kept if not m.family}
-    if "acute_kidney_injury" in ids and not ids & {"chronic_kidney_disease", "dialysis"}:
-        # An eGFR taken during acute kidney injury is not a steady state: no CKD stage.
-        stage, basis = None, ""
     views = tuple(_finding_view(i, f, kept) for i, f in enumerate(case.findings))
     return Facts(case=case, labs=by_analyte, derived=derived, mentions=kept,
                  calcium=_calcium_status(by_analyte, derived), ckd_stage=stage,

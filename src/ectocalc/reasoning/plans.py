@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ectocalc.knowledge import Knowledge
 from ectocalc.knowledge.schema import AlertEntry, PlanEntry
@@ -12,25 +12,49 @@ from ectocalc.reasoning.rules import evaluate
 from ectocalc.reasoning.syndromes import flagged
 
 
-def _propose(entry: PlanEntry, facts: Facts, kb: Knowledge) -> PlanItem | None:
+@dataclass(frozen=True)
+class Withheld:
+    """An item a rule proposed but a guard blocked: its message must stay visible."""
+
+    id: str
+    message: str
+    """'<label> not advised: <guard message> (<source>)', flagged [check] where uncertain."""
+    note_on: tuple[str, ...]
+    """Items that show the message (the first proposed one)."""
+
+
+def _propose(entry: PlanEntry, facts: Facts, kb: Knowledge) -> PlanItem | Withheld | None:
     held = [(rule, match) for rule in entry.rules if (match := evaluate(rule.when, facts)).ok]
     if not held:
         return None
     cautions = []
     for guard in entry.guards:
-        if evaluate(guard.when, facts).ok:
+        match = evaluate(guard.when, facts)
+        if match.ok:
             if guard.action == "block":
-                return None
+                because = f" [{'; '.join(match.evidence)}]" if match.evidence else ""
+                text = f"{entry.label} not advised: {guard.message}{because}"
+                return Withheld(id=entry.id, note_on=tuple(guard.note_on),
+                                message=flagged(f"{text} ({kb.cite(guard.source)})", guard))
             cautions.append(flagged(f"{guard.message} ({kb.cite(guard.source)})", guard))
     rule = held[0][0]
     evidence = list(dict.fromkeys(e for _, match in held for e in match.evidence))
+    if entry.combine and len(held) > 1:
+        reasons = list(dict.fromkeys(flagged(r.reason, r) for r, _ in held))
+        sources = list(dict.fromkeys(kb.cite(r.source) for r, _ in held))
+        return PlanItem(id=entry.id, reason=" ".join(reasons), source="; ".join(sources),
+                        evidence=evidence, cautions=cautions, certainty=rule.certainty)
     return PlanItem(id=entry.id, reason=flagged(rule.reason, rule), source=kb.cite(rule.source),
                     evidence=evidence, cautions=cautions, certainty=rule.certainty)
 
 
 def plan_items(entries: list[PlanEntry], facts: Facts, kb: Knowledge, *,
-               earlier: frozenset[str] = frozenset()) -> list[PlanItem]:
+               earlier: frozenset[str] = frozenset(),
+               withheld: list[Withheld] | None = None) -> list[PlanItem]:
     """Items proposed in file order; rules see ``earlier`` ids and those proposed before them.
+
+    Items blocked by a guard although a rule proposed them are appended to ``withheld`` (when
+    given), so that :func:`attach_withheld` can show why.
 
     Examples
     --------
@@ -45,9 +69,38 @@ def plan_items(entries: list[PlanEntry], facts: Facts, kb: Knowledge, *,
     items: list[PlanItem] = []
     for entry in entries:
         item = _propose(entry, replace(facts, plans=earlier | {i.id for i in items}), kb)
-        if item is not None:
+        if isinstance(item, Withheld):
+            if withheld is not None:
+                withheld.append(item)
+        elif item is not None:
             items.append(item)
     return items
+
+
+def attach_withheld(withheld: list[Withheld], items: list[PlanItem]) -> list[Alert]:
+    """Show each withheld item: on the first proposed item it names, else as an alert.
+
+    Examples
+    --------
+    >>> shown = PlanItem(id="physical_therapy", reason="r", source="s")
+    >>> attach_withheld([Withheld("nsaid", "NSAID not advised: x", ("physical_therapy",))],
+    ...                 [shown])
+    []
+    >>> shown.withheld
+    ['NSAID not advised: x']
+    >>> [a.id for a in attach_withheld([Withheld("nsaid", "NSAID not advised: x", ())], [])]
+    ['plan_item_withheld']
+    """
+    by_id = {item.id: item for item in items}
+    notes: list[Alert] = []
+    for blocked in withheld:
+        target = next((by_id[i] for i in blocked.note_on if i in by_id), None)
+        if target is not None:
+            if blocked.message not in target.withheld:
+                target.withheld.append(blocked.message)
+        else:
+            notes.append(Alert(id="plan_item_withheld", severity="info", message=blocked.message))
+    return notes
 
 
 def _alert(entry: AlertEntry, facts: Facts, kb: Knowledge) -> Alert | None:

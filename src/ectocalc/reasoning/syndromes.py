@@ -14,7 +14,10 @@ from ectocalc.reasoning.rules import evaluate
 
 def flagged(text: str, item: Sourced) -> str:
     """``text`` marked ``[check]`` when the knowledge entry is not confirmed."""
-    return f"{text} [check]" if item.check and not text.endswith("[check]") else text
+    if not item.check:
+        return text
+    # One marker only, at the end (a text may already carry "[check]" from the references).
+    return f"{text.replace(' [check]', '').rstrip()} [check]"
 
 
 def _assess(entry: SyndromeEntry, facts: Facts, kb: Knowledge) -> SyndromeItem | None:
@@ -35,12 +38,15 @@ def _assess(entry: SyndromeEntry, facts: Facts, kb: Knowledge) -> SyndromeItem |
         return None
     notes = []
     for note in entry.notes:
+        # A note resting on another source than the syndrome's names it (e.g. KDIGO for the
+        # secondary-hyperparathyroidism pattern under a primary-hyperparathyroidism source).
+        cited = f" ({kb.cite(note.source)})" if note.source != entry.source else ""
         if note.when is None:
-            notes.append(flagged(note.text, note))
+            notes.append(flagged(f"{note.text}{cited}", note))
             continue
         match = evaluate(note.when, scoped)
         if match.ok:
-            notes.append(flagged(f"{note.text}: {'; '.join(match.evidence)}", note))
+            notes.append(flagged(f"{note.text}: {'; '.join(match.evidence)}{cited}", note))
     return SyndromeItem(id=entry.id, name=entry.name, certainty=level.certainty,
                         criteria=described, source=kb.cite(entry.source), notes=notes)
 

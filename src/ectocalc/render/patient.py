@@ -35,8 +35,10 @@ def patient_sections(a: Assessment) -> list[tuple[str, list[str]]]:
         sections.append(("Tests that may help",
                          [terms["workup"].get(w.id, w.id) for w in a.workup]))
     if a.management:
-        sections.append(("Treatments your doctor may consider",
-                         [_treatment(m, terms) for m in a.management]))
+        treatments = [_treatment(m, terms) for m in a.management]
+        if any(m.withheld for m in a.management):
+            treatments.append(terms["withheld"])
+        sections.append(("Treatments your doctor may consider", treatments))
     if a.monitoring:
         lines = []
         for m in a.monitoring:

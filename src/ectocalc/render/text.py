@@ -99,6 +99,8 @@ def _plan(title: str, items: list[Any]) -> Table:
             why += f"\n[certainty: {item.certainty}]"
         if item.cautions:
             why += "\nCAUTION: " + "; ".join(item.cautions)
+        if item.withheld:
+            why += "\nWITHHELD: " + "; ".join(item.withheld)
         table.add_row(item.id, why, "\n".join(item.evidence), item.source)
     return table
 
