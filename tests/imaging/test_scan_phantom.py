@@ -90,7 +90,7 @@ def test_totals_are_sums_and_contract_fields(result: ScanResult) -> None:
     assert result.threshold_hu == 130 and result.kvp == 120
     assert result.slice_increment_mm == 3.0 and result.pixel_spacing_mm == (0.7, 0.7)
     assert result.calibration_mg_per_cm3_per_hu == 0.78
-    assert "0.7-0.8" in result.model_extra["calibration_source"]
+    assert "0.7-0.8" in result.calibration_source
     assert result.agatston == pytest.approx(sum(x.agatston for x in result.lesions), abs=0.05)
     assert result.mass_mg == pytest.approx(sum(x.mass_mg for x in result.lesions), abs=0.01)
     assert [x.id for x in result.lesions] == list(range(1, len(result.lesions) + 1))
@@ -130,7 +130,7 @@ def test_labels_match_lesions_and_agatston_matches_reference(scan_phantom: Path)
 
 def test_conventions_side_by_side(scan_phantom: Path) -> None:
     both = quantify(scan_phantom / "dicom", convention="agatston-1990,ai-cac")
-    rows = both.model_extra["conventions"]
+    rows = both.conventions
     assert [r["convention"] for r in rows] == ["agatston-1990", "ai-cac"]
     assert rows[0]["agatston"] == pytest.approx(both.agatston, abs=0.05)
     assert rows[1]["agatston"] > rows[0]["agatston"]  # whole 3D lesion weighted by its peak

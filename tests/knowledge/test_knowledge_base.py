@@ -143,6 +143,8 @@ def test_the_copy_itself_loads(broken: Callable[[str, str, str], Path]) -> None:
      "      - certainty: possible\n        when: {major_categories", "strongest first"),
     ("syndromes.yaml", "{criterion: stated}", "{criterion: told}", "'told' is not one of"),
     ("concepts.yaml", "  - id: warfarin", "  - id: diabetes", "duplicate id 'diabetes'"),
+    ("workup.yaml", "  - id: ionized_calcium", "  - id: serum_calcium",
+     "duplicate id 'serum_calcium'"),
     ("types.yaml", "site_heart_valve, site_coronary", "site_valve, site_coronary",
      "unknown site 'site_valve'"),
 ])

@@ -74,8 +74,7 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 
 def render_text(result: ScanResult, console: Console) -> None:
     """The radiologist's view: acquisition, lesion table, totals by type, warnings."""
-    extra = result.model_extra or {}
-    acq = extra.get("acquisition", {})
+    acq = result.acquisition
     console.print(f"[bold]ectocalc scan[/bold]  {result.source or ''}")
     console.print(
         f"Acquisition: {_fmt(acq.get('kvp'), 0)} kVp, slice thickness "
@@ -83,12 +82,12 @@ def render_text(result: ScanResult, console: Console) -> None:
         f" mm, pixel {result.pixel_spacing_mm[0]:.3f} x {result.pixel_spacing_mm[1]:.3f} mm, "
         f"kernel {acq.get('kernel') or '-'}, "
         f"contrast {acq.get('contrast_agent') or 'none recorded'}")
-    bounds = extra.get("factor_thresholds_hu", [])
+    bounds = result.factor_thresholds_hu
     console.print(
         f"Convention: {result.convention}; threshold {result.threshold_hu:g} HU (scored as "
-        f"{_fmt(result.kvp, 0)} kVp, Gräni 2018 row {extra.get('threshold_table_kvp')} kV); "
+        f"{_fmt(result.kvp, 0)} kVp, Gräni 2018 row {_fmt(result.threshold_table_kvp, 0)} kV); "
         f"density factors from {', '.join(f'{b:g}' for b in bounds)} HU; c_HA "
-        f"{result.calibration_mg_per_cm3_per_hu:g} mg/cm3/HU ({extra.get('calibration_source')})")
+        f"{result.calibration_mg_per_cm3_per_hu:g} mg/cm3/HU ({result.calibration_source})")
     table = Table(title="Lesions (bone excluded)")
     for column in ("id", "type / region", "slices", "area mm2 (sum)", "peak HU", "factor",
                    "Agatston", "volume mm3", "mass mg"):
@@ -119,7 +118,7 @@ def render_text(result: ScanResult, console: Console) -> None:
     if cardiac:
         console.print(f"Classic coronary Agatston band of the cardiac lesions (orientation only, "
                       f"not CAC-DRS): {agatston_band(sum(cardiac))}")
-    conventions = extra.get("conventions") or []
+    conventions = result.conventions
     if conventions:
         side = Table(title="Same scan under other conventions")
         for column in ("convention", "Agatston", "volume mm3", "mass mg", "lesions"):

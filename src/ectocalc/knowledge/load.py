@@ -131,6 +131,11 @@ def _check_whole(kb: Knowledge) -> None:
     _check_unique(kb.lexicon.concepts, "knowledge/concepts.yaml")
     _check_unique(kb.causes.causes, "knowledge/causes.yaml")
     _check_unique(kb.alerts.alerts, "knowledge/alerts.yaml")
+    for items, where in ((kb.mechanisms.mechanisms, "mechanisms.yaml"),
+                         (kb.types.types, "types.yaml"), (kb.syndromes.syndromes, "syndromes.yaml"),
+                         (kb.workup.workup, "workup.yaml"),
+                         (kb.management.management, "management.yaml")):
+        _check_unique(items, f"knowledge/{where}")
     _check_complete([m.id for m in kb.mechanisms.mechanisms], s.MECHANISMS, "mechanisms.yaml")
     _check_complete([t.id for t in kb.types.types], s.TYPES, "types.yaml")
     _check_complete([x.id for x in kb.syndromes.syndromes], s.SYNDROMES, "syndromes.yaml")

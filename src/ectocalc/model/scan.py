@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ectocalc.model.case import CalcificationType
@@ -37,7 +39,7 @@ class TypeTotals(BaseModel):
 class ScanResult(BaseModel):
     """Contract section 4: totals, lesions, per-type totals, warnings and written outputs."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
     convention: str
     threshold_hu: float
@@ -53,3 +55,12 @@ class ScanResult(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     outputs: dict[str, str | list[str]] = Field(default_factory=dict)
     source: str | None = None
+    factor_thresholds_hu: list[float] = Field(default_factory=list)
+    """Lower bounds of density factors 1-4 at the kVp used (Gräni 2018)."""
+    threshold_table_kvp: float | None = None
+    """The Gräni 2018 table row used (the nearest to the scan's kVp)."""
+    calibration_source: str | None = None
+    acquisition: dict[str, Any] = Field(default_factory=dict)
+    """kVp, slice thickness and increment, kernel, contrast agent, manufacturer, shape."""
+    conventions: list[dict[str, Any]] = Field(default_factory=list)
+    """The same scan under other conventions (``--convention a,b`` or ``all``), primary first."""
