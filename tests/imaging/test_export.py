@@ -188,3 +188,17 @@ def test_seg_needs_source_dicom(case: tuple, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="source DICOM"):
         write_seg(nifti_like, labels, result, tmp_path / "seg.dcm")
     assert not (tmp_path / "seg.dcm").exists()
+
+
+def test_scan_without_lesions_still_reports_a_zero_score(run_cli, tmp_path: Path) -> None:
+    from ct_builders import CT5N  # pydicom's real 5-slice CT: nothing above 130 HU in the body
+
+    result = run_cli("scan", CT5N, "--out", tmp_path, "--format", "json")
+    assert result.code == 0, result.stderr
+    outputs = json.loads(result.stdout)["outputs"]
+    assert "seg" not in outputs  # a SEG needs a segment
+    sr = hd.sr.srread(outputs["sr"])
+    assert sr.content.get_volumetric_roi_measurement_groups() == []
+    (totals,) = sr.content.get_image_measurement_groups()
+    assert _value(totals, codes.DCM.CalciumScore).value == 0
+    assert _value(totals, codes.DCM.CalciumVolume).value == 0

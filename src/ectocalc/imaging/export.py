@@ -228,8 +228,10 @@ def _type_totals(lesions: Sequence[Lesion], kind: str) -> tuple[float, float, fl
             sum(x.mass_mg for x in chosen))
 
 
-def build_sr(volume: CTVolume, result: ScanResult, seg: Any) -> Any:
+def build_sr(volume: CTVolume, result: ScanResult, seg: Any | None) -> Any:
     """The TID 1500 ``Comprehensive3DSR`` for ``result``, referencing the segments of ``seg``.
+
+    Without ``seg`` (a scan with no lesion) the report holds the whole-scan totals only.
 
     Raises
     ------
@@ -272,19 +274,19 @@ def build_sr(volume: CTVolume, result: ScanResult, seg: Any) -> Any:
             finding_type=_property_type(kind), algorithm_id=algorithm,
             measurements=_score_measurements(*_type_totals(result.lesions, kind)))
         for number, kind in enumerate(segment_types(result), start=1)
-    ]
+    ] if seg is not None else []
     report = hd.sr.MeasurementReport(
         observation_context=hd.sr.ObservationContext(observer_device_context=observer),
         procedure_reported=codes.LN.CTUnspecifiedBodyRegion,
         imaging_measurements=[totals, *groups])
     return hd.sr.Comprehensive3DSR(
-        evidence=[*sources, seg], content=report, series_instance_uid=generate_uid(),
-        series_number=902, sop_instance_uid=generate_uid(), instance_number=1,
-        manufacturer=MANUFACTURER, is_complete=True,
+        evidence=[*sources, seg] if seg is not None else list(sources), content=report,
+        series_instance_uid=generate_uid(), series_number=902, sop_instance_uid=generate_uid(),
+        instance_number=1, manufacturer=MANUFACTURER, is_complete=True,
         series_description="Calcium scoring report (ectocalc)")
 
 
-def write_sr(volume: CTVolume, result: ScanResult, seg_path: Path, path: Path) -> Path:
+def write_sr(volume: CTVolume, result: ScanResult, seg_path: Path | None, path: Path) -> Path:
     """Write the TID 1500 measurement report of ``result`` as a Comprehensive 3D SR.
 
     Parameters
@@ -293,8 +295,9 @@ def write_sr(volume: CTVolume, result: ScanResult, seg_path: Path, path: Path) -
         The scored CT (its source datasets are evidence of the report).
     result : ScanResult
         Totals and lesions to report.
-    seg_path : Path
-        The SEG written by :func:`write_seg` for the same result (segments are referenced).
+    seg_path : Path or None
+        The SEG written by :func:`write_seg` for the same result (segments are referenced);
+        None for a scan without lesions (totals only).
     path : Path
         Output file.
 
@@ -305,7 +308,7 @@ def write_sr(volume: CTVolume, result: ScanResult, seg_path: Path, path: Path) -
     """
     import highdicom as hd
 
-    seg = hd.seg.segread(seg_path)
+    seg = None if seg_path is None else hd.seg.segread(seg_path)
     sr = build_sr(volume, result, seg)
     return atomic_write(Path(path), lambda tmp: sr.save_as(tmp))
 

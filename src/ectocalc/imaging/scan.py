@@ -342,11 +342,15 @@ def _write_outputs(volume: CTVolume, analysis: Analysis, out_dir: Path) -> None:
         return
     steps = [("csv", lambda: export.write_lesion_csv(result, out_dir / "lesions.csv"))]
     if volume.source_datasets:
-        steps += [
-            ("seg", lambda: export.write_seg(volume, analysis.labels, result, out_dir / "seg.dcm")),
-            ("sr", lambda: export.write_sr(volume, result, Path(outputs["seg"]),
-                                           out_dir / "sr.dcm")),
-        ]
+        if result.lesions:
+            steps.append(("seg", lambda: export.write_seg(volume, analysis.labels, result,
+                                                          out_dir / "seg.dcm")))
+        else:  # a SEG needs a segment; the SR still reports the zero score
+            result.warnings.append("no lesions: no DICOM SEG written (it needs a segment); "
+                                   "the SR reports the zero score")
+        steps.append(("sr", lambda: export.write_sr(
+            volume, result, Path(outputs["seg"]) if "seg" in outputs else None,
+            out_dir / "sr.dcm")))
     else:
         result.warnings.append("NIfTI input: DICOM SEG and SR not written (they reference "
                                "DICOM source images)")
@@ -354,8 +358,8 @@ def _write_outputs(volume: CTVolume, analysis: Analysis, out_dir: Path) -> None:
         volume, analysis.labels, result, out_dir,
         factor_thresholds_hu=analysis.factor_thresholds_hu)))
     for key, write in steps:
-        if key == "sr" and "seg" not in outputs:
-            continue
+        if key == "sr" and result.lesions and "seg" not in outputs:
+            continue  # the lesion groups of the SR reference the SEG that failed
         try:
             written = write()
         except Exception as error:  # one failed writer must not lose the others
