@@ -226,21 +226,15 @@ def test_management(name: str) -> None:
     for item in (expected.get("management") or {}).get("exclude", []):
         assert item not in found, (
             f"{name}: management {item!r} must not appear; management: {listing}")
-    for item_id, words in (expected.get("management_cautions") or {}).items():
-        items = [i for i in management if i.get("id") == item_id]
-        assert items, (
-            f"{name}: management {item_id!r} (with a caution) missing; management: {listing}")
-        cautions = [str(c) for i in items for c in i.get("cautions") or []]
-        assert any(w.lower() in c.lower() for c in cautions for w in words), (
-            f"{name}: management {item_id!r} needs a caution mentioning one of {words}; "
-            f"cautions: {cautions or '(none)'}")
-    for item_id, words in (expected.get("management_withheld") or {}).items():
-        items = [i for i in management if i.get("id") == item_id]
-        assert items, f"{name}: management {item_id!r} (showing a withheld item) missing"
-        notes = [str(c) for i in items for c in i.get("withheld") or []]
-        assert any(w.lower() in c.lower() for c in notes for w in words), (
-            f"{name}: management {item_id!r} must show a withheld item mentioning one of "
-            f"{words}; withheld: {notes or '(none)'}")
+    for key, field, what in (("management_cautions", "cautions", "a caution"),
+                             ("management_withheld", "withheld", "a withheld item")):
+        for item_id, words in (expected.get(key) or {}).items():
+            items = [i for i in management if i.get("id") == item_id]
+            assert items, f"{name}: management {item_id!r} ({what}) missing; management: {listing}"
+            texts = [str(c) for i in items for c in i.get(field) or []]
+            assert any(w.lower() in c.lower() for c in texts for w in words), (
+                f"{name}: management {item_id!r} needs {what} mentioning one of {words}; "
+                f"{field}: {texts or '(none)'}")
 
 
 @pytest.mark.parametrize("name", NAMES)
