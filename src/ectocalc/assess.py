@@ -7,12 +7,12 @@ syndromes, work-up, management, alerts) → chemistry → monitoring → :class:
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Sequence
+from datetime import date as Date
 
 from ectocalc import __version__
 from ectocalc.chemistry import serum_chemistry
-from ectocalc.errors import InputError
-from ectocalc.knowledge import knowledge_version
+from ectocalc.knowledge import Knowledge
 from ectocalc.labs.derive import derive
 from ectocalc.labs.equations import ADULT_AGE_YEARS
 from ectocalc.labs.results import lab_alerts, report_labs
@@ -30,13 +30,28 @@ DISCLAIMER = (
 )
 
 
-def assess(case: Case) -> Assessment:
-    """Assess one validated case.
+def assess(case: Case, *, knowledge: Knowledge, as_of: Date | None = None,
+           scans: Sequence[ScanResult] = ()) -> Assessment:
+    """Assess one validated case. Pure: reads no file, writes nothing.
 
-    Scans listed in ``case.scans`` are quantified (paths relative to the case file) and their
-    lesions join the findings before reasoning.
+    Parameters
+    ----------
+    case : Case
+        The validated case (:func:`ectocalc.service.read_case` loads one).
+    knowledge : Knowledge
+        The knowledge bundle to reason with (:func:`ectocalc.knowledge.load_knowledge`).
+    as_of : date, optional
+        Assess the case as known on this date: results dated later are left out.
+    scans : sequence of ScanResult
+        Quantified CT scans of this patient (already computed; see
+        :func:`ectocalc.service.quantify_scan`). Their lesions join the findings.
+
+    Returns
+    -------
+    Assessment
     """
-    imaging, case = _join_scans(case)
+    imaging = list(scans)
+    case = _join_scans(case, imaging)
     mentions = recognise(case)
     affirmed = [m for m in mentions if m.present and not m.family]
     ckd = [m for m in affirmed if m.id == "chronic_kidney_disease"]
@@ -72,7 +87,7 @@ def assess(case: Case) -> Assessment:
         syndromes=reasoning.syndromes, workup=reasoning.workup, management=reasoning.management,
         monitoring=monitoring, chemistry=None if chemistry.section is None
         else ChemistrySection.model_validate(chemistry.section), imaging=imaging, alerts=alerts,
-        disclaimer=DISCLAIMER, knowledge_version=knowledge_version(), ectocalc_version=__version__,
+        disclaimer=DISCLAIMER, knowledge_version=knowledge.version, ectocalc_version=__version__,
     )
 
 
@@ -81,22 +96,13 @@ def _stage_order(stage: str) -> tuple[int, str]:
     return int(stage[0]), stage[1:]
 
 
-def _join_scans(case: Case) -> tuple[list[ScanResult], Case]:
-    """Quantify the case's scans and add their lesions to its findings."""
-    if not case.scans:
-        return [], case
-    from ectocalc.imaging.findings import findings_from_scan  # imaging stack only when needed
-    from ectocalc.imaging.scan import quantify
+def _join_scans(case: Case, scans: list[ScanResult]) -> Case:
+    """Add the lesions of already-quantified scans to the case's findings."""
+    if not scans:
+        return case
+    from ectocalc.imaging.findings import findings_from_scan  # lesions -> findings, no I/O
 
-    base = Path(case.source).parent if case.source else Path.cwd()
-    results, findings = [], list(case.findings)
-    for index, scan in enumerate(case.scans):
-        path = Path(scan.path)
-        path = path if path.is_absolute() else base / path
-        if not path.exists():
-            raise InputError(case.source or "case", f"scans[{index}].path",
-                             f"{path} does not exist")
-        result = quantify(path)
-        results.append(result)
-        findings.extend(findings_from_scan(result, scan_date=scan.date))
-    return results, case.model_copy(update={"findings": findings})
+    findings = list(case.findings)
+    for result in scans:
+        findings.extend(findings_from_scan(result, scan_date=result.study_date))
+    return case.model_copy(update={"findings": findings})

@@ -91,7 +91,7 @@ def test_every_contract_identifier_is_reachable() -> None:
     """Run the vignettes through the engine: together they produce every identifier."""
     produced: dict[str, set[str]] = {k: set() for k in ("mechanism", "types", "syndromes",
                                                          "workup", "management")}
-    from ectocalc.assess import assess
+    from ectocalc.service import assess_case as assess
 
     for path in sorted(VIGNETTES.glob("*.yaml")):
         result = assess(load_case(path))

@@ -86,7 +86,7 @@ def _load(document: dict[str, Any], fmt: str = "yaml") -> Any:
 
 def _assess(document: dict[str, Any], fmt: str = "yaml") -> tuple[Any, dict[str, Any]]:
     """(Case, assessment as JSON-ready dict) for a case document."""
-    from ectocalc.assess import assess
+    from ectocalc.service import assess_case as assess
 
     case = _load(document, fmt)
     assessment = assess(case)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ectocalc.assess import assess
 from ectocalc.io.case_file import case_from_mapping
 from ectocalc.model import Assessment
+from ectocalc.service import assess_case as assess
 
 
 def lab(analyte: str, value: float, unit: str, **extra: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import typer
 
 from ectocalc.cli import app
 from ectocalc.cli.output import emit
-from ectocalc.render import Audience, Format, render
+from ectocalc.render import Audience, Format
 
 
 @app.command("assess")
@@ -24,9 +24,9 @@ def assess_command(
     )] = "clinician",
 ) -> None:
     """Assess one patient case: derived values, mechanism, types, syndromes, plans, monitoring."""
-    from ectocalc.assess import assess
-    from ectocalc.io.case_file import load_case
+    from ectocalc import service
 
-    assessment = assess(load_case(case))
+    assessment = service.assess_file(case)
     color = out is None and format == "text" and sys.stdout.isatty()
-    emit(render(assessment, format=format, audience=audience, color=color), out)
+    emit(service.render_assessment(assessment, format=format, audience=audience, color=color),
+         out)

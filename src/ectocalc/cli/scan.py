@@ -160,12 +160,12 @@ def scan(
              "ignore (score at the plain threshold, with a warning).")] = Contrast.refuse,
 ) -> None:
     """Quantify calcification on one CT: Agatston, volume and mass per lesion and type."""
-    from ectocalc.imaging.scan import quantify
+    from ectocalc.service import quantify_scan
 
     stderr = Console(stderr=True)
     try:
         with _progress(stderr) as progress:
-            result = quantify(path, anatomy=anatomy, anatomy_names=anatomy_names, kvp=kvp,
+            result = quantify_scan(path, anatomy=anatomy, anatomy_names=anatomy_names, kvp=kvp,
                               convention=convention, calibration=calibration, out_dir=out,
                               contrast=contrast.value, progress=progress)
     except InputError as error:

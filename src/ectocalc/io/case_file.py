@@ -83,6 +83,10 @@ def case_from_mapping(document: Any, *, source: str) -> Case:
     if not isinstance(labs, list):
         raise InputError(source, "labs", "must be a list")
     document["labs"] = [_lab(entry, source, f"labs[{i}]") for i, entry in enumerate(labs)]
+    patient = document.get("patient")
+    if (isinstance(patient, dict) and patient.get("birth_date") is not None
+            and patient.get("date") is None and document.get("date") is not None):
+        document["patient"] = {**patient, "date": document["date"]}  # age as of the case date
     document["source"] = source
     try:
         return Case.model_validate(document)

@@ -78,7 +78,7 @@ def unit_key(unit: str) -> str:
 @cache
 def load_catalogue() -> Catalogue:
     """Load and validate ``analytes.yaml`` (a broken file fails loudly)."""
-    text = files("ectocalc.labs").joinpath("analytes.yaml").read_text()
+    text = files("ectocalc.knowledge").joinpath("data", "analytes.yaml").read_text()
     raw: dict[str, Any] = yaml.safe_load(text)
     for analyte_id, entry in raw.get("analytes", {}).items():
         entry["id"] = analyte_id

@@ -25,16 +25,27 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+RaceEthnicity = Literal["white", "chinese", "black", "hispanic"]
+"""The four groups of the MESA risk score (McClelland 2015); used by no other calculation."""
+Smoking = Literal["never", "former", "current"]
+
+
 class Patient(_Strict):
-    """Age and sex, the demographics the kidney equations need.
+    """Identity and the demographics the equations and scales need.
 
     Age is given directly or derived from ``birth_date`` and the case ``date``.
     """
 
+    id: str | None = Field(default=None, min_length=1, max_length=200)
+    """The patient's identifier (MRN, FHIR ``Patient.identifier``): links the record."""
     age_years: float | None = Field(default=None, ge=0, le=130)
     sex: Sex | None = None
     birth_date: Date | None = None
     date: Date | None = None
+    pregnant: bool | None = None
+    gestation_weeks: float | None = Field(default=None, ge=0, le=45)
+    height_cm: float | None = Field(default=None, gt=20, le=250)
+    race_ethnicity: RaceEthnicity | None = None
 
     @model_validator(mode="after")
     def _derive_age(self) -> Patient:
@@ -110,9 +121,24 @@ class Finding(_Strict):
     conservative_treatment_failed: bool | None = None
     origin: Literal["reported", "ct"] = "reported"
     """``ct`` for lesions found by ``ectocalc scan`` on a scan listed in the case."""
-    agatston: float | None = None
-    volume_mm3: float | None = None
-    mass_mg: float | None = None
+    agatston: float | None = Field(default=None, ge=0)
+    volume_mm3: float | None = Field(default=None, ge=0)
+    mass_mg: float | None = Field(default=None, ge=0)
+    vessels: int | None = Field(default=None, ge=0, le=4)
+    """Coronary vessels with calcium (LM, LAD, LCx, RCA) for CAC-DRS N."""
+    kauppila: dict[Literal["L1", "L2", "L3", "L4"], tuple[int, int]] | None = None
+    """Kauppila AAC-24: per lumbar level [anterior, posterior] wall, 0-3 each."""
+    adragao: dict[Literal["pelvis", "hands"], tuple[int, ...]] | None = None
+    """Adragão score: per radiograph the 0/1 quadrant or section readings."""
+
+
+class RiskFactors(_Strict):
+    """Cardiovascular risk factors for the scales (contract §2 additions)."""
+
+    smoking: Smoking | None = None
+    systolic_bp_mmhg: float | None = Field(default=None, ge=50, le=300)
+    family_history_chd: bool | None = None
+    diabetes: bool | None = None
 
 
 class ScanRef(_Strict):
@@ -124,7 +150,10 @@ class Case(_Strict):
     """A whole patient case, version 1 of the contract's case format."""
 
     id: str | None = None
+    date: Date | None = None
+    """The case's date ("as of"): undated results are taken as of this date."""
     patient: Patient = Field(default_factory=Patient)
+    risk_factors: RiskFactors = Field(default_factory=RiskFactors)
     labs: list[LabResult] = Field(default_factory=list)
     conditions: list[Condition] = Field(default_factory=list)
     medications: list[Medication] = Field(default_factory=list)

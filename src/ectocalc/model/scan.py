@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date as Date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -64,3 +65,5 @@ class ScanResult(BaseModel):
     """kVp, slice thickness and increment, kernel, contrast agent, manufacturer, shape."""
     conventions: list[dict[str, Any]] = Field(default_factory=list)
     """The same scan under other conventions (``--convention a,b`` or ``all``), primary first."""
+    study_date: Date | None = None
+    """When the CT was acquired (the case's ``scans[].date``, else the DICOM StudyDate)."""

@@ -1,4 +1,4 @@
-"""Monitoring schedules (KDIGO 2017 CKD-MBD 3.1.1-3.1.3), as data in ``kdigo_2017.yaml``.
+"""Monitoring schedules (KDIGO 2017 CKD-MBD 3.1.1-3.1.3), as data in ``monitoring.yaml``.
 
 Examples
 --------
@@ -42,7 +42,7 @@ class _Schedules(BaseModel):
 
 @cache
 def _schedules() -> _Schedules:
-    text = files("ectocalc.monitoring").joinpath("kdigo_2017.yaml").read_text()
+    text = files("ectocalc.knowledge").joinpath("data", "monitoring.yaml").read_text()
     try:
         return _Schedules.model_validate(yaml.safe_load(text))
     except ValidationError as error:

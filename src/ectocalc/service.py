@@ -1,0 +1,139 @@
+"""The service layer: load → quantify → assess → render, for every adapter.
+
+The command line (:mod:`ectocalc.cli`), the patient record, the web application and the cohort
+runner call only this module; it is the one place that joins file input, the imaging stack and
+the pure core (:func:`ectocalc.assess.assess`, which does no I/O). Data flows one way:
+inputs → :class:`~ectocalc.model.Case` / :class:`~ectocalc.model.scan.ScanResult` →
+:class:`~ectocalc.model.Assessment` → renderers.
+
+Examples
+--------
+>>> from ectocalc.model.case import Case, Patient
+>>> a = assess_case(Case(patient=Patient(age_years=60, sex="female")))
+>>> a.knowledge_version == default_knowledge().version
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date as Date
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from ectocalc.errors import InputError
+from ectocalc.knowledge import Knowledge, load_knowledge
+from ectocalc.model.assessment import Assessment
+from ectocalc.model.case import Case
+from ectocalc.model.scan import ScanResult
+
+if TYPE_CHECKING:  # the imaging stack loads only when a scan runs
+    from ectocalc.render import Audience, Format
+
+ContrastPolicy = Literal["refuse", "lumen", "ignore"]
+StageProgress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``: slices decoded, then analysis and output steps."""
+
+
+def default_knowledge() -> Knowledge:
+    """The packaged knowledge bundle (loaded and validated once per process)."""
+    return load_knowledge()
+
+
+def read_case(path: str | Path) -> Case:
+    """Read a case file (JSON/YAML, contract §2) or a FHIR R4 Bundle.
+
+    Raises
+    ------
+    InputError
+        The file or one of its fields is invalid (one line naming file and field).
+    """
+    from ectocalc.io.case_file import load_case
+
+    return load_case(Path(path))
+
+
+def quantify_scan(path: str | Path, *, anatomy: str | Path | None = None,
+                  anatomy_names: str | Path | None = None, kvp: float | None = None,
+                  convention: str = "agatston-1990", calibration: float | None = None,
+                  out_dir: str | Path | None = None, contrast: ContrastPolicy = "refuse",
+                  progress: StageProgress | None = None,
+                  study_date: Date | None = None) -> ScanResult:
+    """Quantify calcification on one CT (DICOM folder, ``.zip`` of one, or NIfTI).
+
+    Parameters are those of ``ectocalc scan`` (contract §1); ``out_dir`` receives the SEG, SR,
+    lesion CSV, overlays and ``scan.json``. ``study_date`` overrides the date read from the
+    data (a case file's ``scans[].date``).
+
+    Raises
+    ------
+    InputError
+        Unreadable or unsuitable input.
+    """
+    from ectocalc.imaging.scan import quantify
+
+    result = quantify(path, anatomy=anatomy, anatomy_names=anatomy_names, kvp=kvp,
+                      convention=convention, calibration=calibration, out_dir=out_dir,
+                      contrast=contrast, progress=progress)
+    if study_date is not None:
+        result = result.model_copy(update={"study_date": study_date})
+    return result
+
+
+def quantify_case_scans(case: Case) -> list[ScanResult]:
+    """Quantify the CT scans a case lists (``scans[].path``, relative to the case file).
+
+    Raises
+    ------
+    InputError
+        A listed path does not exist or is not a CT ectocalc can score.
+    """
+    base = Path(case.source).parent if case.source else Path.cwd()
+    results = []
+    for index, scan in enumerate(case.scans):
+        path = Path(scan.path)
+        path = path if path.is_absolute() else base / path
+        if not path.exists():
+            raise InputError(case.source or "case", f"scans[{index}].path",
+                             f"{path} does not exist")
+        results.append(quantify_scan(path, study_date=scan.date))
+    return results
+
+
+def assess_case(case: Case, *, knowledge: Knowledge | None = None, as_of: Date | None = None,
+                scans: Sequence[ScanResult] | None = None) -> Assessment:
+    """Assess a case: its listed scans are quantified unless ``scans`` are given.
+
+    Parameters
+    ----------
+    case : Case
+    knowledge : Knowledge, optional
+        Defaults to :func:`default_knowledge`.
+    as_of : date, optional
+        Assess as known on that date.
+    scans : sequence of ScanResult, optional
+        Already-quantified scans; when None, ``case.scans`` are read and quantified.
+    """
+    from ectocalc.assess import assess
+
+    if scans is None:
+        scans = quantify_case_scans(case)
+    return assess(case, knowledge=knowledge or default_knowledge(), as_of=as_of, scans=scans)
+
+
+def assess_file(path: str | Path, *, knowledge: Knowledge | None = None,
+                as_of: Date | None = None) -> Assessment:
+    """Read a case file or FHIR Bundle and assess it (with the scans it lists)."""
+    return assess_case(read_case(path), knowledge=knowledge, as_of=as_of)
+
+
+def render_assessment(assessment: Assessment, *, format: Format,
+                      audience: Audience = "clinician", color: bool = False) -> str:
+    """Render an assessment as JSON, text or HTML for a clinician or the patient."""
+    from ectocalc.render import render
+
+    return render(assessment, format=format, audience=audience, color=color)
+
+
+__all__ = ["assess_case", "assess_file", "default_knowledge", "quantify_case_scans",
+           "quantify_scan", "read_case", "render_assessment"]
