@@ -7,21 +7,25 @@ syndromes, work-up, management, alerts) → chemistry → monitoring → :class:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from datetime import date as Date
 
 from ectocalc import __version__
-from ectocalc.chemistry import serum_chemistry
+from ectocalc.chemistry import ChemistryError, ChemistryOutcome, serum_chemistry
 from ectocalc.knowledge import Knowledge
 from ectocalc.labs.derive import derive
 from ectocalc.labs.equations import ADULT_AGE_YEARS
-from ectocalc.labs.results import lab_alerts, report_labs
+from ectocalc.labs.results import lab_alerts, lab_conflicts, report_labs
 from ectocalc.model.assessment import Alert, Assessment, ChemistrySection
 from ectocalc.model.case import Case
 from ectocalc.model.scan import ScanResult
 from ectocalc.monitoring import monitoring_notes, monitoring_plan
 from ectocalc.reasoning import reason
 from ectocalc.reasoning.concepts import recognise
+from ectocalc.scales import compute_scales
+from ectocalc.vocabulary import ckd_stage_rank, parse_ckd_stage
 
 DISCLAIMER = (
     "Decision support, not a diagnosis: ectocalc lists what to consider, check and discuss; "
@@ -50,24 +54,35 @@ def assess(case: Case, *, knowledge: Knowledge, as_of: Date | None = None,
     -------
     Assessment
     """
-    imaging = list(scans)
+    digest = input_digest(case)
+    case = restrict_to(case, as_of) if as_of is not None else case
+    imaging = [s for s in scans
+               if as_of is None or s.study_date is None or s.study_date <= as_of]
     case = _join_scans(case, imaging)
-    mentions = recognise(case)
+    mentions = recognise(case, knowledge=knowledge)
     affirmed = [m for m in mentions if m.present and not m.family]
     ckd = [m for m in affirmed if m.id == "chronic_kidney_disease"]
-    labs = report_labs(case)
+    labs = report_labs(case, knowledge=knowledge)
     derived = derive(
-        case, labs=labs,
+        case, knowledge=knowledge, labs=labs,
         on_dialysis=any(m.id == "dialysis" for m in affirmed),
-        recorded_ckd_stage=max((m.attributes["stage"] for m in ckd if "stage" in m.attributes),
-                               default=None, key=_stage_order),
+        recorded_ckd_stage=max((m.attributes["stage"] for m in ckd
+                                if parse_ckd_stage(m.attributes.get("stage", ""))),
+                               default=None, key=_stage_rank),
         kidney_damage_marker=bool(ckd),
         acute_kidney_injury=any(m.id == "acute_kidney_injury" for m in affirmed),
+        kidney_transplant=any(m.id == "kidney_transplant" for m in affirmed),
     )
-    reasoning = reason(case, labs=labs, derived=derived, mentions=mentions)
-    alerts = [*lab_alerts(labs), *reasoning.alerts]
+    reasoning = reason(case, knowledge=knowledge, labs=labs, derived=derived, mentions=mentions)
+    alerts = [*lab_alerts(labs, knowledge=knowledge), *lab_conflicts(case, knowledge=knowledge),
+              *reasoning.alerts]
 
-    chemistry = serum_chemistry(case)
+    try:
+        chemistry = serum_chemistry(case, knowledge=knowledge)
+    except ChemistryError as error:  # an extreme composition: say so, never an internal error
+        why = str(error).splitlines()[0].removeprefix("PHREEQC failed: ERROR:").split(".")[0]
+        chemistry = ChemistryOutcome(None, note=f"no saturation indices: PHREEQC found no "
+                                                f"solution for this composition ({why.strip()})")
     if chemistry.section is None:
         alerts.append(Alert(
             id="chemistry_not_computed", severity="info",
@@ -76,24 +91,81 @@ def assess(case: Case, *, knowledge: Knowledge, as_of: Date | None = None,
         ))
 
     adult = case.patient.age_years is None or case.patient.age_years >= ADULT_AGE_YEARS
-    monitoring = monitoring_plan(derived.ckd_stage) if adult else []
+    # The KDIGO schedule needs established CKD (> 3 months); a transplant stage (G3aT) follows
+    # its GFR category (KDIGO 2017 chapter 5).
+    stage = (derived.ckd_stage or "").removesuffix("T") if derived.ckd_chronicity else None
+    monitoring = monitoring_plan(stage or None, knowledge=knowledge) if adult else []
     if monitoring:
-        derived.notes.extend(monitoring_notes())
+        derived.notes.extend(monitoring_notes(knowledge=knowledge))
 
     return Assessment(
         case_id=case.id, source=case.source,
-        patient={"age_years": case.patient.age_years, "sex": case.patient.sex},
+        patient={"id": case.patient.id, "age_years": case.patient.age_years,
+                 "sex": case.patient.sex},
         labs=labs, derived=derived, mechanism=reasoning.mechanism, types=reasoning.types,
         syndromes=reasoning.syndromes, workup=reasoning.workup, management=reasoning.management,
         monitoring=monitoring, chemistry=None if chemistry.section is None
         else ChemistrySection.model_validate(chemistry.section), imaging=imaging, alerts=alerts,
+        skipped_inputs=case.skipped,
+        scales=compute_scales(case, knowledge=knowledge, scans=imaging,
+                              ckd_stage=derived.ckd_stage, mentions=mentions),
         disclaimer=DISCLAIMER, knowledge_version=knowledge.version, ectocalc_version=__version__,
+        as_of=as_of, input_digest=digest,
     )
 
 
-def _stage_order(stage: str) -> tuple[int, str]:
-    """Order stated CKD stages ("2" < "3A" < "3B" < "4" < "5" < "5D") to keep the most severe."""
-    return int(stage[0]), stage[1:]
+def input_digest(case: Case) -> str:
+    """``sha256:<hex>`` over the case as canonical JSON (sorted keys, no whitespace).
+
+    Where the case was read from (``source``) is not part of it: the same content read from
+    two paths has one digest.
+
+    Examples
+    --------
+    >>> from ectocalc.model import Patient
+    >>> a = input_digest(Case(patient=Patient(age_years=60), source="a.yaml"))
+    >>> a == input_digest(Case(patient=Patient(age_years=60), source="b.yaml")), a[:7]
+    (True, 'sha256:')
+    """
+    data = case.model_dump(mode="json", exclude={"source"})
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def restrict_to(case: Case, as_of: Date) -> Case:
+    """The case as known on ``as_of``: lab results dated later are left out.
+
+    An undated result takes the case's ``date`` (and is dated so); with neither it is kept.
+    An age derived from ``birth_date`` is recomputed at ``as_of``.
+
+    Examples
+    --------
+    >>> from ectocalc.model import LabResult
+    >>> def lab(day):
+    ...     return LabResult(analyte="phosphate", value=5.0, unit="mg/dL", canonical_value=5.0,
+    ...                      canonical_unit="mg/dL", date=day)
+    >>> case = Case(date=Date(2026, 3, 1), labs=[lab(Date(2026, 1, 1)), lab(None),
+    ...                                          lab(Date(2026, 6, 1))])
+    >>> len(restrict_to(case, Date(2026, 2, 1)).labs), len(restrict_to(case, Date(2026, 3, 1)).labs)
+    (1, 2)
+    """
+    labs = [r if r.date is not None or case.date is None
+            else r.model_copy(update={"date": case.date})
+            for r in case.labs if (r.date or case.date or as_of) <= as_of]
+    update: dict[str, object] = {"labs": labs}
+    patient = case.patient
+    if patient.birth_date is not None and patient.birth_date <= as_of and (
+            case.date is None or as_of < case.date):
+        update["patient"] = patient.model_copy(update={"age_years": round(
+            (as_of - patient.birth_date).days / 365.2425, 2)})
+    return case.model_copy(update=update)
+
+
+def _stage_rank(recorded: str) -> tuple[int, int]:
+    """Severity of a recorded stage ("3B", "5D"), to keep the most severe one stated (and, of
+    equals, the most specific: "3A" over "3")."""
+    stage = parse_ckd_stage(recorded)
+    return (-1 if stage is None else ckd_stage_rank(stage)), len(recorded)
 
 
 def _join_scans(case: Case, scans: list[ScanResult]) -> Case:

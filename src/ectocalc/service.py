@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date as Date
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -77,27 +78,81 @@ def quantify_scan(path: str | Path, *, anatomy: str | Path | None = None,
                       contrast=contrast, progress=progress)
     if study_date is not None:
         result = result.model_copy(update={"study_date": study_date})
+    return _with_scales(result, out_dir)
+
+
+def _with_scales(result: ScanResult, out_dir: str | Path | None) -> ScanResult:
+    """Add the CAC-DRS / aortic-valve categories of typed lesions (rewrites ``scan.json``)."""
+    from ectocalc.scales import scan_scales
+
+    scales = scan_scales(result, knowledge=default_knowledge())
+    if scales is None:
+        return result
+    result = result.model_copy(update={"scales": scales})
+    if out_dir is not None:
+        from ectocalc.io.files import atomic_write
+
+        text = result.model_dump_json(indent=2)
+        atomic_write(Path(out_dir) / "scan.json", lambda tmp: tmp.write_text(text))
     return result
 
 
+@dataclass(frozen=True)
+class CaseScan:
+    """One CT a case lists (``scans[index]``), its paths resolved against the case file."""
+
+    index: int
+    path: Path
+    date: Date | None = None
+    anatomy: Path | None = None
+    anatomy_names: Path | None = None
+
+    @property
+    def files(self) -> list[Path]:
+        """The CT and, when given, its anatomy map and names."""
+        return [p for p in (self.path, self.anatomy, self.anatomy_names) if p is not None]
+
+
+def case_scans(case: Case, *, check: bool = True) -> list[CaseScan]:
+    """The CT scans a case lists, paths relative to the case file's folder.
+
+    Raises
+    ------
+    InputError
+        With ``check``: a listed path does not exist (names ``scans[i].path``, ``.anatomy``
+        or ``.anatomy_names``).
+    """
+    base = Path(case.source).parent if case.source else Path.cwd()
+
+    def resolve(given: str | None) -> Path | None:
+        return None if given is None else Path(given) if Path(given).is_absolute() \
+            else base / given
+
+    scans = []
+    for index, ref in enumerate(case.scans):
+        path = resolve(ref.path)
+        assert path is not None
+        scan = CaseScan(index=index, path=path, date=ref.date, anatomy=resolve(ref.anatomy),
+                        anatomy_names=resolve(ref.anatomy_names))
+        for field in ("path", "anatomy", "anatomy_names") if check else ():
+            given = getattr(scan, field)
+            if given is not None and not given.exists():
+                raise InputError(case.source or "case", f"scans[{index}].{field}",
+                                 f"{given} does not exist")
+        scans.append(scan)
+    return scans
+
+
 def quantify_case_scans(case: Case) -> list[ScanResult]:
-    """Quantify the CT scans a case lists (``scans[].path``, relative to the case file).
+    """Quantify the CT scans a case lists (see :func:`case_scans`).
 
     Raises
     ------
     InputError
         A listed path does not exist or is not a CT ectocalc can score.
     """
-    base = Path(case.source).parent if case.source else Path.cwd()
-    results = []
-    for index, scan in enumerate(case.scans):
-        path = Path(scan.path)
-        path = path if path.is_absolute() else base / path
-        if not path.exists():
-            raise InputError(case.source or "case", f"scans[{index}].path",
-                             f"{path} does not exist")
-        results.append(quantify_scan(path, study_date=scan.date))
-    return results
+    return [quantify_scan(scan.path, anatomy=scan.anatomy, anatomy_names=scan.anatomy_names,
+                          study_date=scan.date) for scan in case_scans(case)]
 
 
 def assess_case(case: Case, *, knowledge: Knowledge | None = None, as_of: Date | None = None,
@@ -135,5 +190,6 @@ def render_assessment(assessment: Assessment, *, format: Format,
     return render(assessment, format=format, audience=audience, color=color)
 
 
-__all__ = ["assess_case", "assess_file", "default_knowledge", "quantify_case_scans",
+__all__ = ["CaseScan", "assess_case", "assess_file", "case_scans", "default_knowledge",
+           "quantify_case_scans",
            "quantify_scan", "read_case", "render_assessment"]

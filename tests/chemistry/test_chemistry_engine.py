@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -53,13 +51,10 @@ def test_lower_ph_lowers_hydroxyapatite_index() -> None:
     assert acid < base - 0.5
 
 
-def test_runs_are_independent_and_fast() -> None:
+def test_runs_are_independent() -> None:
     first = saturation_indices(**NORMAL)
     saturation_indices(**{**NORMAL, "phosphate_mmol_l": 3.0, "ph": 7.1})
-    start = time.perf_counter()
-    again = saturation_indices(**NORMAL)
-    assert time.perf_counter() - start < 0.2
-    assert again == first
+    assert saturation_indices(**NORMAL) == first
 
 
 def test_database_is_named_and_changes_the_answer() -> None:

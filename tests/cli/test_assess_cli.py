@@ -72,7 +72,16 @@ def test_mg_dl_and_si_inputs_give_the_same_assessment(run_cli) -> None:
 def test_fhir_bundle_and_case_file_give_the_same_assessment(run_cli) -> None:
     fhir = json.loads(run_cli("assess", CASES / "ckd4-fhir.json", "--format", "json").stdout)
     plain = json.loads(run_cli("assess", CASES / "ckd4.yaml", "--format", "json").stdout)
+    assert (fhir.pop("case_id"), plain.pop("case_id")) == ("ckd4-fhir", "ckd4")
     fhir.pop("source"), plain.pop("source")
+    # Provenance differs by design: where each result came from, and the input's digest.
+    assert fhir.pop("input_digest") != plain.pop("input_digest")
+    for doc in (fhir, plain):
+        for report in doc["labs"]:
+            assert report.pop("input_ref")
+            report.pop("resource_id")
+        for derivation in doc["derived"]["basis"]:
+            derivation.pop("input_refs")
     assert fhir == plain
     derived = fhir["derived"]
     assert derived["egfr_equation"] == "CKD-EPI 2021 creatinine-cystatin C"
@@ -287,8 +296,6 @@ def _bundle_file(tmp_path: Path, bundle: dict) -> Path:
 @pytest.mark.parametrize(
     ("bundle", "field", "words"),
     [
-        ({"resourceType": "Bundle", "type": "collection", "entry": [{"fullUrl": "urn:x"}]},
-         "entry[0].resource", "no resource"),
         ({"resourceType": "Bundle", "type": "collection", "timestamp": "2026-01-01T00:00:00Z",
           "entry": [{"resource": {"resourceType": "Patient", "birthDate": "1960"}}]},
          "entry[0].resource.birthDate", "partial date"),
@@ -303,3 +310,21 @@ def test_bad_fhir_bundles_exit_2(run_cli, tmp_path: Path, bundle: dict, field: s
     result = run_cli("assess", path)
     assert result.code == 2, result.stderr
     assert result.stderr.startswith(f"error: {path}: {field}: ") and words in result.stderr
+
+
+def test_as_of_and_provenance_reach_the_json(run_cli) -> None:
+    now = json.loads(run_cli("assess", CASES / "ckd4.yaml", "--format", "json").stdout)
+    assert now["as_of"] is None and now["patient"]["id"] == "p1"
+    assert now["input_digest"].startswith("sha256:")
+    assert {r["input_ref"] for r in now["labs"]} >= {"labs[0]", "labs[2]"}
+    basis = {b["quantity"]: b["input_refs"] for b in now["derived"]["basis"]}
+    assert basis["corrected_calcium_mg_dl"] == ["labs[2]", "labs[3]"]  # calcium, albumin
+    assert basis["egfr_ml_min_1_73m2"] == ["labs[0]", "labs[1]"]  # creatinine, cystatin C
+    # Every lab of the case is dated 2026-09-15: as of the day before, none was known yet.
+    before = json.loads(run_cli("assess", CASES / "ckd4.yaml", "--format", "json",
+                                "--as-of", "2026-09-14").stdout)
+    assert (before["as_of"], before["labs"], before["derived"]["egfr_ml_min_1_73m2"]) == (
+        "2026-09-14", [], None)
+    assert before["input_digest"] == now["input_digest"]
+    bad = run_cli("assess", CASES / "ckd4.yaml", "--as-of", "2026-13-01")
+    assert bad.code == 2 and "--as-of" in bad.stderr

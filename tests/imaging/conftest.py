@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ectocalc.imaging.phantom import write_phantom
+from ectocalc.datasets import write_phantom
 
 
 @pytest.fixture(scope="session")

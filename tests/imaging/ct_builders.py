@@ -10,7 +10,7 @@ import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
-from ectocalc.imaging.volume import CTVolume
+from ectocalc.imaging import CTVolume
 
 PYDICOM_DIRS = Path(pydicom.data.__file__).parent / "test_files" / "dicomdirtests"
 CT5N = PYDICOM_DIRS / "98892001" / "CT5N"

@@ -12,10 +12,16 @@ import pytest
 from ct_builders import write_series
 from pydicom.sr.codedict import codes
 
-from ectocalc.imaging.anatomy import classify_name, find_joint, type_lesion
-from ectocalc.imaging.findings import findings_from_scan
-from ectocalc.imaging.load import load_ct, load_label_map
-from ectocalc.imaging.scan import analyse, quantify
+from ectocalc.imaging import (
+    analyse,
+    classify_name,
+    find_joint,
+    findings_from_scan,
+    load_ct,
+    load_label_map,
+    quantify,
+    type_lesion,
+)
 
 SPACING = (3.0, 1.0, 1.0)
 

@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 from ectocalc.errors import InputError
-from ectocalc.imaging.detect import (
+from ectocalc.imaging import (
     BoneParameters,
+    CTVolume,
+    analyse,
     body_mask,
     bone_mask,
     find_opacified_lumen,
     is_bone_like,
 )
-from ectocalc.imaging.scan import analyse
-from ectocalc.imaging.volume import CTVolume
 
 SPACING = (3.0, 0.7, 0.7)
 

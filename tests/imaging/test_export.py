@@ -13,16 +13,11 @@ import pytest
 from pydicom.sr.codedict import codes
 from scipy import ndimage
 
-from ectocalc.imaging.export import (
-    CSV_COLUMNS,
-    atomic_write,
-    segment_label_map,
-    segment_types,
-    write_lesion_csv,
-    write_seg,
-    write_sr,
-)
-from ectocalc.imaging.volume import CTVolume
+from ectocalc.imaging import CTVolume, write_lesion_csv, write_seg, write_sr
+from ectocalc.imaging.writers._common import segment_types
+from ectocalc.imaging.writers.csv import CSV_COLUMNS
+from ectocalc.imaging.writers.seg import segment_label_map
+from ectocalc.io.files import atomic_write
 from ectocalc.model.scan import Lesion, ScanResult
 
 # Phantom object → (lesion id, type, Agatston given by hand).
@@ -163,7 +158,7 @@ def test_csv_has_one_exact_row_per_lesion(case: tuple, tmp_path: Path) -> None:
         assert int(record["id"]) == lesion.id and record["type"] == lesion.type
         assert record["region"] == (lesion.region or "") and record["subtype"] == ""
         assert [float(record[f"centroid_{a}_mm"]) for a in "xyz"] == list(lesion.centroid_mm)
-        assert [int(s) for s in record["slices"].split(";")] == lesion.slices
+        assert [int(s) - 1 for s in record["slices_1based"].split(";")] == lesion.slices
         for key in ("volume_mm3", "mass_mg", "peak_hu", "agatston", "max_diameter_mm"):
             assert float(record[key]) == getattr(lesion, key)
 

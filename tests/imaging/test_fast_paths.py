@@ -16,25 +16,28 @@ import pytest
 from ct_builders import write_series
 from scipy import ndimage
 
-from ectocalc.imaging.conventions import get_convention
-from ectocalc.imaging.detect import (
-    DEFAULT_BONE,
+from ectocalc.imaging import (
     BoneParameters,
-    _ball,
+    analyse,
     body_mask,
     bone_mask,
+    find_opacified_lumen,
+    get_convention,
+    is_bone_like,
+    kept_lesions,
+    label_in_plane,
+    load_ct,
+)
+from ectocalc.imaging._components import (  # white-box: the private toolkit itself
+    ball as make_ball,
+)
+from ectocalc.imaging._components import (
     deep_voxels,
     dilate,
-    find_opacified_lumen,
-    is_bone_like,
-    largest_component,
-    slab_components,
 )
-from ectocalc.imaging.load import load_ct
-from ectocalc.imaging.measure import kept_lesions, label_in_plane
-from ectocalc.imaging.scan import analyse
 
 SPACING = (3.0, 0.7, 0.7)
+DEFAULT_BONE = BoneParameters()
 
 
 # --- straightforward references (the former implementations) -------------------------------
@@ -82,7 +85,7 @@ def ref_bone_mask(hu, *, threshold_hu, spacing_mm, body, params=DEFAULT_BONE) ->
     labels = cc3d.connected_components(dense, connectivity=26)
     stats = cc3d.statistics(labels)
     voxel = float(np.prod(spacing_mm))
-    ball = _ball(params.margin_mm, spacing_mm)
+    ball = make_ball(params.margin_mm, spacing_mm)
     for label in np.flatnonzero(stats["voxel_counts"] * voxel >= params.min_volume_mm3):
         if label == 0:
             continue
@@ -188,37 +191,11 @@ def test_bone_rules_match_the_reference_on_solid_and_hollow_components() -> None
                     ref_is_bone_like(hu, component, spacing_mm=spacing, params=params)
 
 
-def test_slab_components_number_and_size_components_like_cc3d() -> None:
-    rng = np.random.default_rng(4)
-    for connectivity in (6, 26):
-        for density in (0.2, 0.45, 0.7):
-            mask = ndimage.binary_opening(rng.random((37, 23, 19)) < density)
-            labels = cc3d.connected_components(mask, connectivity=connectivity)
-            comps = slab_components(mask.shape, lambda a, b, m=mask: m[a:b],
-                                    connectivity=connectivity, keep="sparse")
-            assert comps.sizes[1:].tolist() == np.bincount(labels.ravel())[1:].tolist()
-            assert np.array_equal(comps.component[comps.nodes], labels.ravel()[comps.flat])
-            largest = largest_component(mask.shape, lambda a, b, m=mask: m[a:b],
-                                        connectivity=connectivity)
-            if mask.any():
-                assert np.array_equal(largest, cc3d.largest_k(mask, k=1,
-                                                              connectivity=connectivity) > 0)
-
-
-def test_tied_largest_components_pick_the_first_like_cc3d() -> None:
-    mask = np.zeros((40, 8, 8), bool)
-    mask[30:38, 1:3, 1:3] = True                     # 32 voxels, later slab
-    mask[2:10, 5:7, 5:7] = True                      # 32 voxels, first in raster order
-    largest = largest_component(mask.shape, lambda a, b: mask[a:b], connectivity=6)
-    assert np.array_equal(largest, cc3d.largest_k(mask, k=1, connectivity=6) > 0)
-    assert largest[5, 5, 5] and not largest[33, 1, 1]
-
-
 def test_morphology_matches_scipy() -> None:
     rng = np.random.default_rng(5)
     for spacing in [(1.0, 0.4, 0.4), (3.0, 0.7, 0.7), (0.625, 0.488281, 0.488281),
                     (1.0, 1.0, 1.0), (0.5, 0.3, 0.3)]:
-        ball = _ball(2.0, spacing)
+        ball = make_ball(2.0, spacing)
         for _ in range(10):
             shape = tuple(int(v) for v in rng.integers(1, 24, 3))
             sparse = rng.random(shape) < 0.05

@@ -14,8 +14,7 @@ from pydicom.encaps import encapsulate
 from pydicom.uid import JPEGBaseline8Bit, RLELossless
 
 from ectocalc.errors import InputError
-from ectocalc.imaging.io_dicom import read_dicom_series, series_geometry
-from ectocalc.imaging.load import load_ct, load_label_map
+from ectocalc.imaging import load_ct, load_label_map, series_geometry
 
 
 def test_ct5n_real_series_loads_sorted_with_geometry() -> None:
@@ -180,7 +179,7 @@ def test_non_axial_series_is_flagged(tmp_path: Path) -> None:
 
 def test_single_file_reads_as_one_slice(tmp_path: Path) -> None:
     write_series(tmp_path, np.full((1, 6, 6), 55.0))
-    volume = read_dicom_series(next(tmp_path.iterdir()))
+    volume = load_ct(next(tmp_path.iterdir()))
     assert volume.hu.shape == (1, 6, 6) and volume.slice_increment_mm == 3.0
     assert any("single-slice" in w for w in volume.warnings)
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ectocalc.imaging.overlay import (
+from ectocalc.imaging import CTVolume
+from ectocalc.imaging.writers.overlay import (
     FACTOR_COLOURS,
     FOOTER_PX,
     HEADER_PX,
@@ -19,7 +20,6 @@ from ectocalc.imaging.overlay import (
     peak_slices,
     write_overlays,
 )
-from ectocalc.imaging.volume import CTVolume
 from ectocalc.model.scan import Lesion, ScanResult
 
 THRESHOLDS = (130.0, 200.0, 300.0, 400.0)

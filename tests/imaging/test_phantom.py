@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ectocalc.cli import app
-from ectocalc.imaging.phantom import (
+from ectocalc.datasets import (
     C_HA_MG_PER_CM3_PER_HU,
     CT_IMAGE_STORAGE,
     PATIENT_NAME,

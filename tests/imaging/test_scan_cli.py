@@ -12,7 +12,7 @@ import pytest
 from ct_builders import CT2, CT5N, save_nifti, write_series
 from test_loading import make_bad_series
 
-from ectocalc.imaging.load import load_ct
+from ectocalc.imaging import load_ct
 
 
 def assert_one_line_refusal(result, *words: str) -> None:

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from ectocalc.imaging import analyse, load_ct, quantify
 from ectocalc.imaging.detect import body_mask, bone_mask
-from ectocalc.imaging.load import load_ct
-from ectocalc.imaging.scan import analyse, quantify
 from ectocalc.model.scan import ScanResult
 
 

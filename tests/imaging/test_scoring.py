@@ -7,14 +7,15 @@ import pytest
 from ct_builders import lesion_volume
 from scipy import ndimage
 
-from ectocalc.imaging.conventions import (
+from ectocalc.imaging import (
     CONVENTIONS,
+    calibration_factor,
     density_factor,
     factor_thresholds,
     get_convention,
+    measure_lesions,
     parse_conventions,
 )
-from ectocalc.imaging.measure import calibration_factor, measure_lesions
 
 AGATSTON = get_convention("agatston-1990")
 T120 = (130.0, 200.0, 300.0, 400.0)

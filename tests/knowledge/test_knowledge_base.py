@@ -24,6 +24,8 @@ from ectocalc.knowledge.schema import (
 )
 from ectocalc.reasoning import reason
 
+KB = load_knowledge()
+
 DATA = Path(str(files("ectocalc.knowledge").joinpath("data")))
 VIGNETTES = Path(__file__).resolve().parents[2] / "examples" / "vignettes"
 
@@ -82,7 +84,7 @@ def test_check_flag_reaches_the_output() -> None:
     from ectocalc.model import Case, Finding, GeneticFinding
 
     result = reason(Case(genetics=[GeneticFinding(gene="MGP", zygosity="homozygous")],
-                         findings=[Finding(site="tracheal cartilage")]))
+                         findings=[Finding(site="tracheal cartilage")]), knowledge=KB)
     (keutel,) = [s for s in result.syndromes if s.id == "keutel"]
     assert any(note.endswith("[check]") for note in keutel.notes)
 
@@ -113,7 +115,7 @@ def broken(tmp_path: Path) -> Callable[[str, str, str], Path]:
     """A copy of the knowledge base with one text replacement in one file."""
 
     def make(name: str, old: str, new: str) -> Path:
-        target = tmp_path / "data"
+        target = tmp_path / f"data{len(list(tmp_path.iterdir()))}"
         shutil.copytree(DATA, target)
         text = (target / name).read_text(encoding="utf-8")
         assert old in text, f"{old!r} not in {name}"
@@ -147,6 +149,15 @@ def test_the_copy_itself_loads(broken: Callable[[str, str, str], Path]) -> None:
      "duplicate id 'serum_calcium'"),
     ("types.yaml", "site_heart_valve, site_coronary", "site_valve, site_coronary",
      "unknown site 'site_valve'"),
+    ("alerts.yaml", "  - id: pregnancy\n", "  - id: pregnant\n", "missing contract ids"),
+    ("definitions.yaml", "  results: 2", "  results: 1", "greater than or equal to 2"),
+    ("definitions.yaml", "impaired_from_stage: G3a", "impaired_from_stage: G3",
+     "impaired_from_stage"),
+    ("chemistry.yaml", "ultrafilterable_magnesium_fraction: 0.70",
+     "ultrafilterable_magnesium_fraction: 1.70", "less than or equal to 1"),
+    ("chemistry.yaml", 'source: "ectocalc_chemistry"', 'source: "ectocalc_chem"',
+     "not in bibliography.yaml"),
+    ("analytes.yaml", "canonical_unit: mg/dL", "canonical_unit: mmol/L", "must have factor 1"),
 ])
 def test_a_broken_file_fails_loudly(broken: Callable[[str, str, str], Path], name: str, old: str,
                                     new: str, message: str) -> None:
@@ -158,5 +169,79 @@ def test_a_broken_file_fails_loudly(broken: Callable[[str, str, str], Path], nam
 def test_a_missing_file_fails(tmp_path: Path) -> None:
     shutil.copytree(DATA, tmp_path / "data")
     (tmp_path / "data" / "alerts.yaml").unlink()
-    with pytest.raises(KnowledgeError, match=re.escape("alerts.yaml: cannot be read")):
+    with pytest.raises(KnowledgeError, match=re.escape("missing alerts.yaml")):
         load_knowledge(tmp_path / "data")
+
+
+# ------------------------------------------------------------------- one bundle, one version
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in DATA.glob("*.yaml")))
+def test_changing_any_file_changes_the_version(tmp_path: Path, name: str) -> None:
+    shutil.copytree(DATA, tmp_path / "data")
+    path = tmp_path / "data" / name
+    path.write_bytes(path.read_bytes() + b"# one more comment byte\n")
+    changed = load_knowledge(tmp_path / "data")
+    assert changed.version != KB.version
+    assert changed.version.split("+")[0] == KB.version.split("+")[0]
+
+
+def test_a_copied_bundle_has_the_packaged_version(tmp_path: Path) -> None:
+    shutil.copytree(DATA, tmp_path / "data")
+    assert load_knowledge(tmp_path / "data").version == KB.version
+
+
+def test_two_bundles_load_side_by_side(broken: Callable[[str, str, str], Path]) -> None:
+    """A bundle with another corrected-calcium critical limit reasons on its own numbers."""
+    from ectocalc.assess import assess
+    from ectocalc.model import Case, LabResult
+
+    other = load_knowledge(broken("analytes.yaml", "critical: [6.0, 13.0]",
+                                  "critical: [6.0, 11.0]"))
+    labs = [LabResult(analyte="calcium", value=12.0, unit="mg/dL", canonical_value=12.0,
+                      canonical_unit="mg/dL")]
+    case = Case(labs=labs)
+    packaged, altered = assess(case, knowledge=KB), assess(case, knowledge=other)
+    assert [r.flag for r in packaged.labs] == ["high"]
+    assert [r.flag for r in altered.labs] == ["critical_high"]
+    assert altered.knowledge_version == other.version != packaged.knowledge_version
+    assert KB.analytes.analytes["calcium"].critical == (6.0, 13.0)
+
+
+def test_every_bundled_file_is_validated() -> None:
+    """Each file of the packaged bundle is a core file or has a registered schema."""
+    from pydantic import BaseModel
+
+    import ectocalc.imaging._knowledge
+    import ectocalc.record._rules
+    import ectocalc.scales  # noqa: F401 - registers scales.yaml
+
+    unvalidated = [name for name, value in load_knowledge(DATA).files.items()
+                   if not isinstance(value, BaseModel)]
+    assert unvalidated == []
+
+
+def test_definitions_come_from_the_bundle(broken: Callable[[str, str, str], Path]) -> None:
+    """"Persistent" and "impaired kidney function" are read from definitions.yaml."""
+    from datetime import date
+
+    from ectocalc.model import Case, Derived, LabResult
+    from ectocalc.reasoning import build_facts, evaluate
+
+    def phosphate(value: float, day: int) -> LabResult:
+        return LabResult(analyte="phosphate", value=value, unit="mg/dL", canonical_value=value,
+                         canonical_unit="mg/dL", date=date(2026, 1, day))
+
+    case = Case(labs=[phosphate(5.2, 1), phosphate(5.6, 2)])
+    strict = load_knowledge(broken("definitions.yaml", "  results: 2", "  results: 3"))
+    for kb, persistent in ((KB, True), (strict, False)):
+        facts = build_facts(case=case, labs=[], derived=Derived(egfr_ml_min_1_73m2=55.0),
+                            mentions=[], knowledge=kb)
+        assert evaluate({"persistent_high.phosphate": True}, facts).ok is persistent
+    lenient = load_knowledge(broken("definitions.yaml", "impaired_egfr_below: 60",
+                                    "impaired_egfr_below: 50"))
+    for kb, state in ((KB, "impaired"), (lenient, "normal")):
+        facts = build_facts(case=Case(), labs=[], derived=Derived(egfr_ml_min_1_73m2=55.0),
+                            mentions=[], knowledge=kb)
+        assert evaluate({"kidney_function": state}, facts).evidence == (
+            "eGFR 55 mL/min/1.73 m²",)

@@ -76,3 +76,15 @@ def test_tmp_gfr_both_branches() -> None:
         serum_phosphate=3.0, urine_phosphate=60.0, serum_creatinine=1.0, urine_creatinine=100.0)
     assert trp == pytest.approx(0.8)
     assert tmp == pytest.approx(2.4)
+
+
+@pytest.mark.parametrize(("creatinine", "height", "expected"),
+                         [(0.5, 132, 109.03), (1.0, 150, 61.95), (0.8, 120, 61.95)])
+def test_schwartz_bedside(creatinine: float, height: float, expected: float) -> None:
+    # CKiD 2009: 0.413 x height (cm) / creatinine (mg/dL), hand arithmetic to 2 decimals.
+    assert round(eq.egfr_schwartz_bedside(creatinine, height_cm=height), 2) == expected
+
+
+def test_schwartz_refuses_non_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        eq.egfr_schwartz_bedside(0.0, height_cm=120)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from ectocalc.knowledge import load_knowledge
 from ectocalc.monitoring import monitoring_plan
+
+KB = load_knowledge()
 
 
 def _plan(stage: str | None) -> dict[str, tuple[float, float] | None]:
-    return {item.test: item.interval_months for item in monitoring_plan(stage)}
+    return {item.test: item.interval_months for item in monitoring_plan(stage, knowledge=KB)}
 
 
 @pytest.mark.parametrize("stage", [None, "G1", "G2"])
 def test_no_schedule_before_g3a(stage: str | None) -> None:
-    assert monitoring_plan(stage) == []
+    assert monitoring_plan(stage, knowledge=KB) == []
 
 
 @pytest.mark.parametrize("stage", ["G3a", "G3b"])
@@ -34,6 +37,6 @@ def test_g5(stage: str) -> None:
 
 
 def test_every_item_cites_its_recommendation() -> None:
-    sources = {item.test: item.source for item in monitoring_plan("G4")}
+    sources = {item.test: item.source for item in monitoring_plan("G4", knowledge=KB)}
     assert sources["serum_calcium"] == "KDIGO 2017 3.1.2"
     assert sources["vitamin_d_25oh"] == "KDIGO 2017 3.1.3"

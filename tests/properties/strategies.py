@@ -15,25 +15,14 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-# --- contract vocabulary (CONTRACT.md section 3, "Vocabulary (stable identifiers)") -------------
-MECHANISMS = frozenset({"metastatic", "dystrophic", "inherited", "iatrogenic", "calciphylaxis",
-                        "idiopathic"})
-TYPES = frozenset({"vascular", "periarticular", "cutaneous", "visceral", "soft_tissue"})
-SYNDROMES = frozenset({"pxe", "gaci", "acdc", "hftc", "keutel", "pfbc", "calciphylaxis",
-                       "calcific_tendinitis", "milk_alkali", "hyperparathyroidism",
-                       "vitamin_d_toxicity", "ckd_mbd", "connective_tissue_disease_calcinosis"})
-WORKUP = frozenset({"serum_calcium", "ionized_calcium", "serum_phosphate", "serum_magnesium",
-                    "serum_albumin", "kidney_function", "pth", "vitamin_d_25oh",
-                    "alkaline_phosphatase", "tmp_gfr", "plasma_ppi", "fgf23", "xray", "ct",
-                    "ultrasound", "echocardiogram", "lateral_abdominal_xray", "biopsy",
-                    "genetic_testing", "ophthalmologic_exam", "autoimmune_serology"})
-MANAGEMENT = frozenset({"treat_underlying_cause", "dietary_phosphate_restriction",
-                        "phosphate_binder", "limit_calcium_based_binders",
-                        "dialysis_intensification", "stop_offending_agent", "sodium_thiosulfate",
-                        "bisphosphonate", "calcimimetic", "parathyroidectomy", "bp_control",
-                        "lipid_control", "glycemic_control", "inflammation_control", "nsaid",
-                        "physical_therapy", "lifestyle_modification", "surgical_excision",
-                        "joint_replacement", "wound_care"})
+from ectocalc import vocabulary
+
+# --- contract vocabulary (CONTRACT.md section 3), stated once in ectocalc.vocabulary ---------
+MECHANISMS = frozenset(vocabulary.MECHANISMS)
+TYPES = frozenset(vocabulary.TYPES)
+SYNDROMES = frozenset(vocabulary.SYNDROMES)
+WORKUP = frozenset(vocabulary.WORKUP)
+MANAGEMENT = frozenset(vocabulary.MANAGEMENT)
 
 # --- labs -----------------------------------------------------------------------------------
 # analyte -> [(unit, low, high, decimals, loinc for this unit or None)]; ranges span normal to

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from ectocalc.knowledge import load_knowledge
 from ectocalc.model import Case, Condition, Finding, Medication
 from ectocalc.reasoning.concepts import find_by_code, find_in_text, present_ids, recognise
+
+KB = load_knowledge()
 
 
 def _present(text: str) -> set[str]:
     kinds = ("condition", "medication", "procedure", "sign")
-    return present_ids(find_in_text(text, "conditions[0].text", kinds=kinds))
+    return present_ids(find_in_text(text, "conditions[0].text", kinds=kinds, knowledge=KB))
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -40,14 +43,14 @@ def test_abbreviations_and_wording(text: str, expected: set[str]) -> None:
 
 
 def test_ckd_stage_from_wording_and_code() -> None:
-    (mention,) = find_in_text("CKD 4", "x")
+    (mention,) = find_in_text("CKD 4", "x", knowledge=KB)
     assert (mention.id, mention.attributes) == ("chronic_kidney_disease", {"stage": "4"})
-    (coded,) = find_by_code("N18.32", "icd10cm", "conditions[0].code")
+    (coded,) = find_by_code("N18.32", "icd10cm", "conditions[0].code", knowledge=KB)
     assert coded.attributes == {"stage": "3B"}
 
 
 def test_negated_mentions_are_not_present() -> None:
-    mentions = find_in_text("no history of CKD", "x")
+    mentions = find_in_text("no history of CKD", "x", knowledge=KB)
     assert [(m.id, m.present) for m in mentions] == [("chronic_kidney_disease", False)]
     assert present_ids(mentions) == set()
     assert _present("denies calcium or vitamin D supplements") == set()
@@ -59,13 +62,13 @@ def test_negation_stops_at_the_clause() -> None:
 
 
 def test_family_history_is_kept_apart() -> None:
-    (mention,) = find_in_text("sister has PXE", "x")
+    (mention,) = find_in_text("sister has PXE", "x", knowledge=KB)
     assert (mention.id, mention.family, mention.present) == ("pxe", True, True)
     assert present_ids([mention]) == set()
 
 
 def test_suspected_mentions_are_marked() -> None:
-    (mention,) = find_in_text("suspected limited systemic sclerosis", "x")
+    (mention,) = find_in_text("suspected limited systemic sclerosis", "x", knowledge=KB)
     assert mention.attributes == {"suspected": "true"}
 
 
@@ -82,10 +85,11 @@ def test_high_dose_vitamin_d_needs_a_large_dose() -> None:
 
 
 def test_codes() -> None:
-    assert {m.id for m in find_by_code("E11.9", "icd10cm", "c")} == {"diabetes"}
-    assert {m.id for m in find_by_code("M33.03", "icd10cm", "c")} == {"dermatomyositis"}
-    assert {m.id for m in find_by_code("44054006", "snomed", "c")} == {"diabetes"}
-    assert find_by_code("4405400", "snomed", "c") == []
+    assert {m.id for m in find_by_code("E11.9", "icd10cm", "c", knowledge=KB)} == {"diabetes"}
+    found = {m.id for m in find_by_code("M33.03", "icd10cm", "c", knowledge=KB)}
+    assert found == {"dermatomyositis"}
+    assert {m.id for m in find_by_code("44054006", "snomed", "c", knowledge=KB)} == {"diabetes"}
+    assert find_by_code("4405400", "snomed", "c", knowledge=KB) == []
 
 
 def test_recognise_reads_findings_signs_and_sites() -> None:
@@ -96,7 +100,7 @@ def test_recognise_reads_findings_signs_and_sites() -> None:
         findings=[Finding(site="skin of the thigh", signs=["retiform_purpura", "angioid_streaks"]),
                   Finding(site="x", body_site_code="64033007")],
     )
-    mentions = recognise(case)
+    mentions = recognise(case, knowledge=KB)
     assert present_ids(mentions) == {"chronic_kidney_disease", "warfarin", "site_skin",
                                      "site_soft_tissue", "retiform_purpura", "angioid_streaks",
                                      "site_kidney"}

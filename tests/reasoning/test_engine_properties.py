@@ -17,7 +17,6 @@ from ectocalc.knowledge.schema import (
     TYPES,
     WORKUP,
 )
-from ectocalc.labs.catalogue import load_catalogue
 from ectocalc.labs.results import make_lab_result, report_labs
 from ectocalc.model import Case, Condition, Derived, Finding, GeneticFinding, Medication, Patient
 from ectocalc.reasoning import reason
@@ -33,7 +32,7 @@ ANALYTES = ["calcium", "ionized_calcium", "phosphate", "magnesium", "albumin", "
 
 @st.composite
 def cases(draw: st.DrawFn) -> tuple[Case, Derived]:
-    catalogue = load_catalogue().analytes
+    catalogue = KB.analytes.analytes
     labs = []
     for analyte in draw(st.lists(st.sampled_from(ANALYTES), unique=True, max_size=8)):
         low, high = catalogue[analyte].plausible
@@ -77,8 +76,8 @@ def _flag(result: Any, analyte: str) -> str | None:
 @given(cases())
 def test_any_case_reasons_within_the_vocabulary(drawn: tuple[Case, Derived]) -> None:
     case, derived = drawn
-    labs = report_labs(case)
-    result = reason(case, labs=labs, derived=derived)
+    labs = report_labs(case, knowledge=KB)
+    result = reason(case, labs=labs, derived=derived, knowledge=KB)
     assert result.mechanism.primary in MECHANISMS
     assert result.mechanism.confidence in ("low", "moderate", "high")
     for score in result.mechanism.differential:
@@ -99,4 +98,4 @@ def test_any_case_reasons_within_the_vocabulary(drawn: tuple[Case, Derived]) -> 
     if "nsaid" in management:
         egfr = derived.egfr_ml_min_1_73m2
         assert (egfr is None or egfr >= 30) and derived.ckd_stage not in ("G4", "G5", "G5D")
-    assert reason(case, labs=labs, derived=derived) == result
+    assert reason(case, labs=labs, derived=derived, knowledge=KB) == result

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from ectocalc.knowledge import load_knowledge
 from ectocalc.knowledge.schema import CASE_PREDICATES, FINDING_PREDICATES, KEYED_PREDICATES
 from ectocalc.model import Case, Condition, Derived, Finding, GeneticFinding
 from ectocalc.reasoning import rules
 from ectocalc.reasoning.concepts import recognise
 from ectocalc.reasoning.facts import Facts, build_facts
 
+KB = load_knowledge()
+
 
 def _facts(case: Case, derived: Derived | None = None) -> Facts:
-    return build_facts(case=case, labs=[], derived=derived or Derived(), mentions=recognise(case))
+    return build_facts(case=case, labs=[], derived=derived or Derived(),
+                       mentions=recognise(case, knowledge=KB), knowledge=KB)
 
 
 def test_every_grammar_predicate_is_implemented() -> None:
@@ -19,7 +23,7 @@ def test_every_grammar_predicate_is_implemented() -> None:
     finding_names = {"type", "site", "sign", "pain_at_least", "size_mm_above",
                      "size_mm_at_least", "size_mm_below", "ulcerated",
                      "functional_limitation", "conservative_treatment_failed", "modality",
-                     "localised"}
+                     "localised", "local_cause"}
     assert set(FINDING_PREDICATES) == finding_names
 
 

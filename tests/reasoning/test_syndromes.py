@@ -94,7 +94,15 @@ def test_hyperparathyroidism_and_ckd_mbd() -> None:
                       lab("pth", 300, "pg/mL"), lab("phosphate", 5.5, "mg/dL"),
                       lab("creatinine", 2.5, "mg/dL")],
                 findings=[{"site": "abdominal aorta"}])
-    assert _syndromes(renal) == {"hyperparathyroidism": "probable", "ckd_mbd": "definitive"}
+    # One eGFR does not establish CKD (KDIGO 2012: > 3 months): CKD-MBD only possible.
+    assert _syndromes(renal) == {"hyperparathyroidism": "probable", "ckd_mbd": "possible"}
+    stated = run(patient={"age_years": 70, "sex": "female"},
+                 labs=[lab("calcium", 9.0, "mg/dL"), lab("albumin", 4.0, "g/dL"),
+                       lab("pth", 300, "pg/mL"), lab("phosphate", 5.5, "mg/dL"),
+                       lab("creatinine", 2.5, "mg/dL")],
+                 conditions=[{"text": "chronic kidney disease"}],
+                 findings=[{"site": "abdominal aorta"}])
+    assert _syndromes(stated) == {"hyperparathyroidism": "probable", "ckd_mbd": "definitive"}
 
 
 def test_inherited_syndromes_by_genotype() -> None:

@@ -1,4 +1,4 @@
-"""Acceptance tests of the clinical reasoning engine: 30 clinical vignettes.
+"""Acceptance tests of the clinical reasoning engine: the clinical vignettes.
 
 Each file in ``examples/vignettes/`` is a plain contract case file whose leading YAML comment tells
 the clinical story and why the expectations follow; ``tests/vignettes/expected.yaml`` holds the
@@ -31,7 +31,9 @@ MECHANISMS = {"metastatic", "dystrophic", "inherited", "iatrogenic", "calciphyla
 TYPES = {"vascular", "periarticular", "cutaneous", "visceral", "soft_tissue"}
 SYNDROMES = {"pxe", "gaci", "acdc", "hftc", "keutel", "pfbc", "calciphylaxis",
              "calcific_tendinitis", "milk_alkali", "hyperparathyroidism", "vitamin_d_toxicity",
-             "ckd_mbd", "connective_tissue_disease_calcinosis"}
+             "ckd_mbd", "connective_tissue_disease_calcinosis", "hypoparathyroidism",
+             "tumor_lysis_syndrome", "rhabdomyolysis", "granulomatous_hypercalcemia",
+             "heterotopic_ossification"}
 WORKUP = {"serum_calcium", "ionized_calcium", "serum_phosphate", "serum_magnesium",
           "serum_albumin", "kidney_function", "pth", "vitamin_d_25oh", "alkaline_phosphatase",
           "tmp_gfr", "plasma_ppi", "fgf23", "xray", "ct", "ultrasound", "echocardiogram",
@@ -60,9 +62,10 @@ DERIVED_TOLERANCE = {
 DEFAULT_TOLERANCE = 0.01
 ALLOWED_KEYS = {"primary_mechanism", "mechanisms_include", "types", "types_exclude", "syndromes",
                 "syndromes_exclude", "workup", "management", "management_cautions",
-                "management_withheld", "alerts", "derived", "monitoring", "confidence_not"}
-CASE_KEYS = {"id", "patient", "labs", "conditions", "medications", "genetics", "findings",
-             "scans", "version"}
+                "management_withheld", "management_reason_excludes", "alerts", "derived",
+                "monitoring", "confidence_not"}
+CASE_KEYS = {"id", "date", "patient", "labs", "conditions", "medications", "genetics", "findings",
+             "scans", "version", "risk_factors"}
 
 
 def _load_expected() -> dict[str, dict[str, Any]]:
@@ -238,6 +241,19 @@ def test_management(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_management_reasons(name: str) -> None:
+    """``management_reason_excludes: {id: [words]}``: the item is present and its reason says
+    none of the words (e.g. no "or calcitriol" for a patient already on calcitriol)."""
+    management = _output(name).get("management") or []
+    for item_id, words in (EXPECTED[name].get("management_reason_excludes") or {}).items():
+        reasons = [str(i.get("reason") or "") for i in management if i.get("id") == item_id]
+        assert reasons, f"{name}: management {item_id!r} missing"
+        for word in words:
+            assert not any(word.lower() in r.lower() for r in reasons), (
+                f"{name}: management {item_id!r} must not say {word!r}: {reasons}")
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_alerts(name: str) -> None:
     output = _output(name)
     expected = EXPECTED[name].get("alerts") or {}
@@ -408,3 +424,39 @@ def test_guards_are_exercised() -> None:
         "alerts"]["include"]
     # missing labs lower confidence
     assert sum(1 for e in EXPECTED.values() if "high" in e.get("confidence_not", [])) >= 2
+
+
+# Issue 9 ("who the patient is, and when"): each fault kind has vignettes, and each of these
+# vignettes states what must NOT appear as well as what must.
+ISSUE_9_KINDS = {
+    "1 age-partitioned ranges, paediatric guards, Schwartz": ["32", "33", "34", "35"],
+    "2 pregnancy": ["36", "37", "38", "39"],
+    "3 time: undated results, AKI, date-times, chronicity, conflicts": ["40", "41", "42", "43",
+                                                                        "44"],
+    "4 history is not present disease; transplant staging": ["45", "46", "47"],
+    "5 missing causes and syndromes": ["46", "48", "49", "50", "51", "52", "53", "54", "55"],
+    "6 no treatment on a possible syndrome": ["42", "44", "56"],
+    "7 evidence must belong to the finding": ["57", "58"],
+    "8 contradictions": ["59"],
+    "9 patient summary": ["61"],
+    "10 bundled examples": ["60"],
+}
+
+
+def _excludes(expected: dict[str, Any]) -> bool:
+    blocks = [expected.get(k) or {} for k in ("workup", "management", "alerts")]
+    return bool(expected.get("syndromes_exclude") or expected.get("types_exclude")
+                or any(b.get("exclude") or b.get("id_not_contains") for b in blocks)
+                or expected.get("management_reason_excludes")
+                or any(v is None for v in (expected.get("derived") or {}).values()))
+
+
+def test_issue_9_kinds_have_vignettes_with_exclusions() -> None:
+    by_number = {name[:2]: name for name in NAMES}
+    for kind, numbers in ISSUE_9_KINDS.items():
+        for number in numbers:
+            assert number in by_number, f"kind {kind}: vignette {number} missing"
+            assert _excludes(EXPECTED[by_number[number]]), (
+                f"kind {kind}: {by_number[number]} states nothing that must not appear")
+    new = [n for n in NAMES if int(n[:2]) >= 32]
+    assert len(new) >= 30, f"only {len(new)} issue-9 vignettes"

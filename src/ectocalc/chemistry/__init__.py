@@ -7,6 +7,7 @@ from ectocalc.chemistry.engine import (
     DEFAULT_DATABASE,
     PHASE_IDS,
     SUPPORTED_DATABASES,
+    ChemistryError,
     SpeciationResult,
     saturation_indices,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "LABEL",
     "PHASE_IDS",
     "SUPPORTED_DATABASES",
+    "ChemistryError",
     "ChemistryOutcome",
     "SpeciationResult",
     "reading",

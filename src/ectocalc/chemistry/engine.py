@@ -133,6 +133,15 @@ class SpeciationResult:
     phase_sources: dict[str, str]
 
 
+class ChemistryError(RuntimeError):
+    """PHREEQC found no solution for this composition (e.g. the model did not converge)."""
+
+
+_STAND_IN_ANION = ("SOLUTION_MASTER_SPECIES\n    Xa Xa- 0 Xa 35.45\n"
+                   "SOLUTION_SPECIES\n    Xa- = Xa-\n    log_k 0\n")
+"""An inert, non-complexing monovalent anion (``balance_unmeasured_anion``)."""
+
+
 class _Engine:
     """One PHREEQC instance with a database loaded; a lock because IPhreeqc is not thread-safe."""
 
@@ -142,13 +151,19 @@ class _Engine:
             raise RuntimeError(f"PHREEQC could not load {database}: "
                                f"{self.phreeqc.GetErrorString().strip()}")
         self.lock = threading.Lock()
+        # Defined once, PHREEQC keeps them for later runs (redefining species costs ~3 ms a
+        # run): the inert stand-in anion Xa- and the phases the database lacks.
+        definitions = "".join(p.definition for p in phases(database).values())
+        self.run(_STAND_IN_ANION + (f"PHASES\n{definitions}" if definitions else "") + "END\n",
+                 table=False)
 
-    def run(self, text: str) -> dict[str, float]:
+    def run(self, text: str, *, table: bool = True) -> dict[str, float]:
         with self.lock:
             if self.phreeqc.RunString(text):
-                raise RuntimeError(f"PHREEQC failed: {self.phreeqc.GetErrorString().strip()}")
-            table = self.phreeqc.GetSelectedOutput()
-        return {column: float(values[-1]) for column, values in table.items()}
+                raise ChemistryError(
+                    f"PHREEQC failed: {self.phreeqc.GetErrorString().strip()}")
+            output = self.phreeqc.GetSelectedOutput() if table else {}
+        return {column: float(values[-1]) for column, values in output.items()}
 
 
 @functools.cache
@@ -174,6 +189,7 @@ def saturation_indices(
     chloride_mmol_l: float | None = None,
     temperature_c: float = 37.0,
     database: str = DEFAULT_DATABASE,
+    balance_unmeasured_anion: bool = False,
 ) -> SpeciationResult:
     """Saturation indices of calcium phosphates in a serum ultrafiltrate.
 
@@ -189,11 +205,17 @@ def saturation_indices(
         Defaults are typical serum values.
     chloride_mmol_l : float, optional
         ``None`` (default): chloride is adjusted until the solution is electroneutral, standing
-        in for every unmeasured anion. A number: used as given, with no charge balance.
+        in for every unmeasured anion. A number: used as given, with no charge balance unless
+        ``balance_unmeasured_anion``.
     temperature_c : float
         Temperature, °C (default 37).
     database : str
         A PHREEQC database bundled with the wheel, one of :data:`SUPPORTED_DATABASES`.
+    balance_unmeasured_anion : bool
+        With a given chloride: an inert, non-complexing monovalent anion (``Xa-``, defined here)
+        takes the charge balance, standing in for the anion gap (albumin, sulfate, organic
+        anions) so that chloride keeps its physiological value and the ionic strength stays
+        that of serum.
 
     Returns
     -------
@@ -229,17 +251,16 @@ def saturation_indices(
     if not 0.0 <= temperature_c <= 60.0:
         raise ValueError(f"temperature {temperature_c} °C is outside 0–60")
     used = phases(database)
-    definitions = "".join(p.definition for p in used.values())
     # Electroneutrality on chloride: the ultrafiltrate model has no protein or organic anions.
     chloride = (f"Cl {chloride_mmol_l}" if chloride_mmol_l is not None
                 else f"Cl {max(sodium_mmol_l - bicarbonate_mmol_l, 1.0)} charge")
+    anion = "    Xa 10 charge\n" if balance_unmeasured_anion and chloride_mmol_l is not None else ""
     text = (
-        (f"PHASES\n{definitions}" if definitions else "")
-        + "SOLUTION 1\n"
+        "SOLUTION 1\n"
         + f"    temp {temperature_c}\n    pH {ph}\n    units mmol/L\n"
         + f"    Ca {calcium_mmol_l}\n    P {phosphate_mmol_l}\n    Mg {magnesium_mmol_l}\n"
         + f"    Na {sodium_mmol_l}\n    K {potassium_mmol_l}\n"
-        + f"    C(4) {bicarbonate_mmol_l} as HCO3\n    {chloride}\n"
+        + f"    C(4) {bicarbonate_mmol_l} as HCO3\n    {chloride}\n" + anion
         + "SELECTED_OUTPUT 1\n    -reset false\n    -ionic_strength true\n"
         + "    -molalities Ca+2\n    -totals Ca Cl\n"
         + "    -saturation_indices " + " ".join(p.name for p in used.values()) + "\n"

@@ -6,13 +6,14 @@ Each sub-command lives in its own module and registers itself on :data:`app`. Ba
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
 import typer
 
 from ectocalc import __version__
-from ectocalc.errors import InputError
+from ectocalc.errors import InputError, one_line
 
 app = typer.Typer(
     name="ectocalc",
@@ -40,22 +41,58 @@ def _root(
 
 # Sub-commands register themselves on `app` when imported.
 from ectocalc.cli import assess as _assess  # noqa: E402,F401
+from ectocalc.cli import cohort as _cohort  # noqa: E402,F401
 from ectocalc.cli import phantom as _phantom  # noqa: E402,F401
+from ectocalc.cli import record as _record  # noqa: E402,F401
 from ectocalc.cli import scan as _scan  # noqa: E402,F401
+from ectocalc.cli import serve as _serve  # noqa: E402,F401
+from ectocalc.cli import user as _user  # noqa: E402,F401
+
+_SELF_PRINTING_LOGGERS = ("nibabel",)
+"""Libraries that attach their own stderr handler at import (nibabel.global does)."""
+
+
+def _quiet_libraries() -> None:
+    """Route library warnings (pydicom, numpy, ...) and log records away from stderr.
+
+    Warnings go to the ``py.warnings`` logger and the root logger gets a handler that drops
+    records, so stderr carries only this program's own lines (contract: one error line).
+    Code that records warnings itself (``warnings.catch_warnings(record=True)``) still sees
+    them. ``ECTOCALC_DEBUG=1`` leaves both as Python sets them.
+    """
+    logging.captureWarnings(True)
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.NullHandler())
+    for name in _SELF_PRINTING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def main() -> None:
-    """Entry point: run the app, turning input errors into one line and exit 2."""
+    """Entry point: run the app; bad input and bad arguments become one line and exit 2."""
+    debug = bool(os.environ.get("ECTOCALC_DEBUG"))
+    if not debug:
+        _quiet_libraries()
     try:
-        app()
+        code = app(standalone_mode=False)
     except InputError as error:
         typer.echo(f"error: {error}", err=True)
         sys.exit(2)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except typer.exceptions.TyperException as error:  # click's errors, as Typer vendors them
+        if type(error).__name__ == "NoArgsIsHelpError":
+            error.show()  # type: ignore[attr-defined]  # bare `ectocalc`: the help
+        else:
+            ctx = getattr(error, "ctx", None)
+            hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+            typer.echo(f"error: {one_line(error.format_message())}{hint}", err=True)
+        sys.exit(getattr(error, "exit_code", 2))
     except Exception as error:  # a bug, not bad input: still no traceback unless asked
-        if os.environ.get("ECTOCALC_DEBUG"):
+        if debug:
             raise
-        typer.echo(
-            f"internal error: {type(error).__name__}: {error} (set ECTOCALC_DEBUG=1 for details)",
-            err=True,
-        )
+        typer.echo(f"internal error: {type(error).__name__}: {one_line(str(error))} "
+                   "(set ECTOCALC_DEBUG=1 for details)", err=True)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

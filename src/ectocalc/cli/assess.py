@@ -3,30 +3,46 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime as DateTime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from ectocalc.cli import app
-from ectocalc.cli.output import emit
-from ectocalc.render import Audience, Format
+from ectocalc.cli.output import check_out, emit
+from ectocalc.render import Audience
+
+AssessFormat = Literal["json", "text", "html", "fhir"]
 
 
 @app.command("assess")
 def assess_command(
     case: Annotated[Path, typer.Argument(
         help="Case file (.json/.yaml) or FHIR R4 Bundle (.json).")],
-    format: Annotated[Format, typer.Option("--format", "-f", help="json, text or html.")] = "text",
+    format: Annotated[AssessFormat, typer.Option(
+        "--format", "-f", help="json, text, html or fhir (a FHIR R4 Bundle).")] = "text",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to FILE.")] = None,
     audience: Annotated[Audience, typer.Option(
         "--audience", help="clinician (full report) or patient (plain-language summary).",
     )] = "clinician",
+    as_of: Annotated[DateTime | None, typer.Option(
+        "--as-of", formats=["%Y-%m-%d"],
+        help="Assess as known on DATE (YYYY-MM-DD): results dated later are left out.",
+    )] = None,
 ) -> None:
     """Assess one patient case: derived values, mechanism, types, syndromes, plans, monitoring."""
     from ectocalc import service
 
-    assessment = service.assess_file(case)
+    check_out(out, inputs=[case])  # before the analysis: never overwrite the input
+    assessment = service.assess_file(case, as_of=as_of.date() if as_of else None)
+    if format == "fhir":
+        import json
+
+        from ectocalc.io.fhir_out import assessment_bundle
+
+        emit(json.dumps(assessment_bundle(assessment), indent=2) + "\n", out)
+        return
     color = out is None and format == "text" and sys.stdout.isatty()
     emit(service.render_assessment(assessment, format=format, audience=audience, color=color),
          out)

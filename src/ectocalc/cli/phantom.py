@@ -22,7 +22,7 @@ def phantom(
         "--kvp", min=1, help="Tube voltage written to the KVP tag.")] = 120,
 ) -> None:
     """Write a synthetic CT with known calcium (QRM-like inserts, plaques, skin nodules, bone)."""
-    from ectocalc.imaging.phantom import write_phantom
+    from ectocalc.datasets import write_phantom
 
     # Keep the scanned length (~180 mm) whatever the increment.
     slices = max(1, round(180.0 / slice_increment))

@@ -1,6 +1,7 @@
 """Calcification type and region of each lesion, from an anatomy label map or the skin.
 
-With a label map (TotalSegmentator class names), a lesion takes the class most of its voxels
+With a label map (TotalSegmentator class names; the name rules and joint table are data in
+``knowledge/data/imaging.yaml``), a lesion takes the class most of its voxels
 (or, for a lesion lying just outside every label, its nearest labelled voxels within
 ``search_mm``) fall in: vessels → ``vascular``, valves → ``vascular``/``valvular``, heart →
 ``vascular``/``cardiac``, organs → ``visceral``; bone classes mark the lesion as bone (it is
@@ -19,6 +20,7 @@ import numpy as np
 from scipy import ndimage
 
 from ectocalc.errors import InputError
+from ectocalc.imaging._knowledge import imaging_knowledge
 
 SKIN_MM = 5.0
 """Lesions reaching within this distance (in-plane) of the body surface are cutaneous."""
@@ -27,27 +29,11 @@ JOINT_MM = 15.0
 SEARCH_MM = 3.0
 """A lesion outside every label takes the label found within this distance (wall plaques)."""
 
-_VASCULAR = re.compile(r"aort|arter|iliac|carotid|coronar|brachiocephalic|subclavian|"
-                       r"vena|vein|portal|vessel|trunk|atrial_appendage")
-_VALVE = re.compile(r"valve")
-_HEART = re.compile(r"^heart|myocard|ventricle|atrium")
-_BONE = re.compile(r"vertebra|rib_|^rib$|sternum|skull|humerus|scapula|clavic|femur|hip|"
-                   r"sacrum|patella|tibia|fibula|radius|ulna|carpal|tarsal|metacarp|metatars|"
-                   r"phalan|talus|calcaneus|costal_cartilage|mandible|spine|bone")
-_VISCERAL = re.compile(r"kidney|lung|liver|brain|pancrea|spleen|gallbladder|stomach|bowel|"
-                       r"colon|duodenum|intestin|esophag|trachea|thyroid|adrenal|bladder|"
-                       r"prostate|breast|uterus|ovar|testis|parotid|submandibular|lobe")
-# Bones meeting at a joint: (joint name, bone-name pattern A, bone-name pattern B).
-_JOINTS = (
-    ("shoulder", r"humerus", r"scapula"),
-    ("acromioclavicular", r"clavic", r"scapula"),
-    ("elbow", r"humerus", r"radius|ulna"),
-    ("wrist", r"radius|ulna", r"carpal"),
-    ("hip", r"femur", r"hip"),
-    ("knee", r"femur", r"tibia|patella|fibula"),
-    ("ankle", r"tibia|fibula", r"talus|tarsal"),
-    ("sacroiliac", r"sacrum", r"hip"),
-)
+_ANATOMY = imaging_knowledge().anatomy
+_RULES = [(re.compile(rule.pattern), rule) for rule in _ANATOMY.rules]
+"""Name rules of ``knowledge/data/imaging.yaml``, in order (the first match wins)."""
+_JOINTS = [(joint.name, joint.bone_a, joint.bone_b) for joint in _ANATOMY.joints]
+"""Bones meeting at a joint: (joint name, bone-name pattern A, bone-name pattern B)."""
 
 
 @dataclass(frozen=True)
@@ -73,16 +59,11 @@ def classify_name(name: str) -> Typing:
     (True, 'soft_tissue')
     """
     lowered = name.lower()
-    if _VALVE.search(lowered):
-        return Typing("vascular", name, "valvular")
-    if _VASCULAR.search(lowered):
-        return Typing("vascular", name)
-    if _HEART.search(lowered):
-        return Typing("vascular", name, "cardiac")
-    if _BONE.search(lowered):
-        return Typing("soft_tissue", name, bone=True)
-    if _VISCERAL.search(lowered):
-        return Typing("visceral", name)
+    for pattern, rule in _RULES:
+        if pattern.search(lowered):
+            if rule.bone:
+                return Typing("soft_tissue", name, bone=True)
+            return Typing(rule.type, name, rule.subtype)
     return Typing("soft_tissue", name)
 
 

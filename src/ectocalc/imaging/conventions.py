@@ -2,8 +2,9 @@
 
 Public implementations of the Agatston score disagree on lesion connectivity, minimum lesion
 size, slice-spacing correction and how the density factor is chosen (references/imaging.md,
-"Where public implementations differ"). Each of those decisions is data here, so one scan can
-be scored under several conventions side by side and every result names its rule set.
+"Where public implementations differ"). Each of those decisions is data
+(``knowledge/data/imaging.yaml``), so one scan can be scored under several conventions side by
+side and every result names its rule set.
 """
 
 from __future__ import annotations
@@ -11,15 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-# Gräni et al. 2018: lower HU bounds of density factors 1/2/3/4 by tube voltage (kVp).
+from ectocalc.imaging._knowledge import imaging_knowledge
+
+_KB = imaging_knowledge()
 KVP_FACTOR_THRESHOLDS: dict[int, tuple[float, float, float, float]] = {
-    70: (207.0, 318.0, 477.0, 636.0),
-    80: (177.0, 271.0, 408.0, 544.0),
-    100: (145.0, 222.0, 334.0, 446.0),
-    120: (130.0, 200.0, 300.0, 400.0),
-    135: (119.0, 183.0, 274.0, 364.0),
-}
-DEFAULT_KVP = 120
+    row.kvp: row.factors_hu for row in _KB.kvp_thresholds.rows}
+"""Gräni 2018: lower HU bounds of density factors 1/2/3/4 by tube voltage (kVp), from
+``knowledge/data/imaging.yaml``."""
+DEFAULT_KVP = _KB.kvp_thresholds.default_kvp
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class Convention:
         ``lesion``: the whole 3D lesion is weighted by its 3D peak.
     description : str
         One line saying where the rule set comes from.
+    source : str
+        Bibliography id of the rule set.
     """
 
     name: str
@@ -58,25 +60,18 @@ class Convention:
     slice_correction: Literal["increment", "thickness"] | None
     weighting: Literal["slice", "lesion"]
     description: str
+    source: str
 
 
 CONVENTIONS: dict[str, Convention] = {
-    c.name: c
-    for c in (
-        Convention("agatston-1990", 2, 8, 1.0, "mm2", True, "increment", "slice",
-                   "Agatston 1990: 2D 8-connected, area >= 1 mm2, x increment/3"),
-        Convention("comp2comp", 2, 4, 1.0, "mm2", False, None, "slice",
-                   "Comp2Comp: 2D 4-connected, area > 1 mm2, no slice correction"),
-        Convention("deepcac", 2, 8, 3.0, "voxels", False, "thickness", "slice",
-                   "DeepCAC: 2D 8-connected, > 3 pixels, x thickness/3"),
-        Convention("ai-cac", 3, 6, 1.0, "voxels", True, "thickness", "lesion",
-                   "AI-CAC: 3D 6-connected, >= 1 voxel, 3D lesion weighted by 3D peak, "
-                   "x thickness/3"),
-        Convention("van-velzen", 3, 26, 1.5, "mm3", True, "increment", "slice",
-                   "van Velzen/Isgum: 3D 26-connected, volume >= 1.5 mm3, x spacing/3"),
-    )
+    c.name: Convention(c.name, c.dims, c.connectivity, c.min_size, c.min_size_unit,
+                       c.min_inclusive,
+                       None if c.slice_correction == "none" else c.slice_correction,
+                       c.weighting, c.description, c.source)
+    for c in _KB.conventions
 }
-DEFAULT_CONVENTION = "agatston-1990"
+"""The named conventions of ``knowledge/data/imaging.yaml``, in file order."""
+DEFAULT_CONVENTION = _KB.default_convention
 
 
 def get_convention(name: str) -> Convention:

@@ -19,8 +19,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
 
+from ectocalc.imaging._components import label_components, zeros
 from ectocalc.imaging.conventions import Convention, density_factor
-from ectocalc.imaging.detect import label_components, zeros
 
 # scipy/cc3d structures for each connectivity.
 _STRUCTURES_2D = {4: ndimage.generate_binary_structure(2, 1),

@@ -6,15 +6,20 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy import ndimage
 
 from ectocalc.errors import InputError
+from ectocalc.imaging._components import SLAB_SLICES, zeros
 from ectocalc.imaging.anatomy import (
     JOINT_MM,
     SEARCH_MM,
@@ -32,24 +37,21 @@ from ectocalc.imaging.conventions import (
 )
 from ectocalc.imaging.detect import (
     DEFAULT_BONE,
-    SLAB_SLICES,
     BoneParameters,
     body_mask,
     bone_and_dense,
     bone_mask,
     find_opacified_lumen,
-    zeros,
 )
-from ectocalc.imaging.load import load_ct, load_label_map
+from ectocalc.imaging.io.load import load_ct, load_label_map
 from ectocalc.imaging.measure import DEFAULT_CALIBRATION, Measures, measure_flat
 from ectocalc.imaging.volume import CTVolume
 from ectocalc.io.files import atomic_write
-from ectocalc.model.scan import Lesion, ScanResult, TypeTotals
+from ectocalc.model.scan import TYPE_ORDER, Lesion, ScanResult, TypeTotals
 
 ContrastPolicy = Literal["refuse", "lumen", "ignore"]
 StageProgress = Callable[[str, int, int], None]
 """``progress(stage, done, total)`` callback of :func:`quantify`."""
-TYPES = ("vascular", "periarticular", "cutaneous", "visceral", "soft_tissue")
 LUMEN_SD = 3.0
 """Lumen-relative threshold: lumen mean + this many standard deviations."""
 CALIBRATION_NOTE = ("default 0.78 mg HA/cm3/HU: typical 120 kVp values are about 0.7-0.8 "
@@ -61,10 +63,21 @@ class Analysis:
     """What :func:`analyse` returns: the result and the voxel map of its lesions."""
 
     result: ScanResult
-    labels: np.ndarray
-    """Same shape as the CT: ``Lesion.id`` per voxel, 0 elsewhere; uint16 (uint32 beyond
-    65535 lesions) to keep the map at most the size of an int16 CT."""
     factor_thresholds_hu: tuple[float, float, float, float]
+    shape: tuple[int, ...]
+    """Shape of the CT."""
+    lesion_voxels: tuple[np.ndarray, np.ndarray]
+    """Flat indices of the voxels of the lesions and the ``Lesion.id`` of each (0: dropped)."""
+
+    @cached_property
+    def labels(self) -> np.ndarray:
+        """Same shape as the CT: ``Lesion.id`` per voxel, 0 elsewhere; uint16 (uint32 beyond
+        65535 lesions) to keep the map at most the size of an int16 CT. Painted on first use
+        (only the output files need it)."""
+        flat, ids = self.lesion_voxels
+        labels = zeros(self.shape, np.uint16 if len(self.result.lesions) < 2**16 else np.uint32)
+        labels.ravel()[flat] = ids
+        return labels
 
 
 def _bone_from_map(anatomy: np.ndarray, names: dict[int, str], *, margin_mm: float,
@@ -118,6 +131,47 @@ def _summary(convention: Convention, measures: Measures, threshold_hu: float) ->
             "threshold_hu": threshold_hu, "agatston": round(measures.total_agatston, 2),
             "volume_mm3": round(float(measures.volume_mm3.sum()), 2),
             "mass_mg": round(float(measures.mass_mg.sum()), 2), "lesion_count": measures.count}
+
+
+def _identifiers(volume: CTVolume) -> dict[str, str | None]:
+    """Study and series UIDs and PatientID of a DICOM input (None for NIfTI), so a record can
+    file the result with its patient and study."""
+    first = volume.source_datasets[0] if volume.source_datasets else {}
+    keys = {"study_instance_uid": "StudyInstanceUID",
+            "series_instance_uid": "SeriesInstanceUID", "patient_id": "PatientID"}
+    return {key: (str(first.get(tag)) if first.get(tag) not in (None, "") else None)
+            for key, tag in keys.items()}
+
+
+def _study_date(volume: CTVolume, warnings: list[str]) -> date | None:
+    """StudyDate of a DICOM input (None for NIfTI or when empty; a malformed date is ignored
+    with a warning).
+
+    Examples
+    --------
+    >>> from pydicom import Dataset
+    >>> ds = Dataset(); ds.StudyDate = "20260314"
+    >>> v = CTVolume(hu=np.zeros((1, 1, 1)), affine=np.eye(4), pixel_spacing_mm=(1, 1),
+    ...              slice_increment_mm=1, source_datasets=[ds])
+    >>> _study_date(v, [])
+    datetime.date(2026, 3, 14)
+    """
+    raw = str((volume.source_datasets or [{}])[0].get("StudyDate", "") or "").strip()
+    if not raw:
+        return None
+    try:
+        return datetime.strptime(raw, "%Y%m%d").date()
+    except ValueError:
+        warnings.append(f"StudyDate '{raw}' is not a DICOM date (YYYYMMDD): ignored")
+        return None
+
+
+def _totals(measures: Measures, index: np.ndarray, make: type) -> Any:
+    """Agatston, volume and mass summed over lesions ``index`` at full precision, rounded
+    as shown (2, 2 and 3 decimals)."""
+    return make(agatston=round(float(measures.agatston[index].sum()), 2),
+                volume_mm3=round(float(measures.volume_mm3[index].sum()), 2),
+                mass_mg=round(float(measures.mass_mg[index].sum()), 3))
 
 
 def _skin_distance(body: np.ndarray, coords: tuple[np.ndarray, ...],
@@ -240,10 +294,10 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
     body = body_mask(hu, step=step)
     if step == 1:  # keep the dense voxels: the lumen check and the candidates are among them
         bone, dense = bone_and_dense(hu, threshold_hu=thresholds[0], spacing_mm=spacing,
-                                     body=body, params=bone_params)
+                                     body=body, params=bone_params, notes=warnings)
     else:
         bone, dense = bone_mask(hu, threshold_hu=thresholds[0], spacing_mm=spacing, body=body,
-                                params=bone_params, step=step), None
+                                params=bone_params, step=step, notes=warnings), None
     if anatomy is not None and names:
         bone |= _bone_from_map(anatomy, names, margin_mm=bone_params.margin_mm,
                                spacing_mm=spacing)
@@ -297,20 +351,14 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
             max_diameter_mm=round(float(measures.max_diameter_mm[i]), 2),
             density_factor=int(measures.factor[i])))
     dropped = len(typings) - len(lesions)
-    labels = zeros(hu.shape, np.uint16 if len(lesions) < 2**16 else np.uint32)
-    labels.ravel()[measures.flat] = new_id[measures.ids]
     if dropped:
         warnings.append(f"{dropped} dense region(s) inside bone classes of the anatomy map "
                         "excluded as bone")
-    by_type = {t: TypeTotals() for t in TYPES}
-    for lesion in lesions:
-        sums = by_type[lesion.type]
-        sums.agatston = round(sums.agatston + lesion.agatston, 2)
-        sums.volume_mm3 = round(sums.volume_mm3 + lesion.volume_mm3, 2)
-        sums.mass_mg = round(sums.mass_mg + lesion.mass_mg, 3)
-    totals = {"agatston": round(sum(x.agatston for x in lesions), 2),
-              "volume_mm3": round(sum(x.volume_mm3 for x in lesions), 2),
-              "mass_mg": round(sum(x.mass_mg for x in lesions), 3)}
+    # Totals are sums of the full-precision lesion values, rounded once for display.
+    kept = np.flatnonzero(new_id[1:])
+    kinds = np.array([typings[i].type for i in kept])
+    by_type = {t: _totals(measures, kept[kinds == t], TypeTotals) for t in TYPE_ORDER}
+    totals = _totals(measures, kept, dict)
     summaries[0].update(totals, lesion_count=len(lesions))  # after map-bone removal
     result = ScanResult(
         convention=primary.name, threshold_hu=round(threshold, 1), kvp=kvp_used,
@@ -323,53 +371,97 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
         acquisition={"kvp": volume.kvp, "slice_thickness_mm": volume.slice_thickness_mm,
                      "slice_increment_mm": volume.slice_increment_mm, "kernel": volume.kernel,
                      "contrast_agent": volume.contrast_agent,
-                     "manufacturer": volume.manufacturer, "shape": list(hu.shape)},
+                     "manufacturer": volume.manufacturer, "shape": list(hu.shape),
+                     **_identifiers(volume)},
         conventions=summaries if len(summaries) > 1 else [],
+        study_date=_study_date(volume, warnings),
     )
 
-    return Analysis(result=result, labels=labels, factor_thresholds_hu=factor_bounds)
+    return Analysis(result=result, factor_thresholds_hu=factor_bounds, shape=hu.shape,
+                    lesion_voxels=(measures.flat, new_id[measures.ids]))
 
 
-def _write_outputs(volume: CTVolume, analysis: Analysis, out_dir: Path) -> None:
-    """Write CSV, SEG, SR and overlays; a writer that fails is reported, never half-written."""
+def _writers(volume: CTVolume, analysis: Analysis) -> list[tuple[str, Callable[[Path], Any]]]:
+    """The files this result gets, as ``(output key, write(folder))``; files the input cannot
+    have (no lesions, NIfTI input, no frame of reference) are skipped with a plain warning."""
+    from ectocalc.imaging.writers import csv, overlay, seg, sr
+    from ectocalc.imaging.writers._common import missing_type2
+
     result = analysis.result
-    out_dir.mkdir(parents=True, exist_ok=True)
-    outputs: dict[str, str | list[str]] = {}
-    try:
-        from ectocalc.imaging import export, overlay
-    except ImportError as error:
-        result.warnings.append(f"output writers unavailable ({error}); no files written")
-        return
-    steps = [("csv", lambda: export.write_lesion_csv(result, out_dir / "lesions.csv"))]
-    if volume.source_datasets:
-        if result.lesions:
-            steps.append(("seg", lambda: export.write_seg(volume, analysis.labels, result,
-                                                          out_dir / "seg.dcm")))
-        else:  # a SEG needs a segment; the SR still reports the zero score
-            result.warnings.append("no lesions: no DICOM SEG written (it needs a segment); "
-                                   "the SR reports the zero score")
-        steps.append(("sr", lambda: export.write_sr(
-            volume, result, Path(outputs["seg"]) if "seg" in outputs else None,
-            out_dir / "sr.dcm")))
-    else:
+    steps: list[tuple[str, Callable[[Path], Any]]] = [
+        ("csv", lambda d: csv.write_lesion_csv(result, d / "lesions.csv"))]
+    sources = volume.source_datasets
+    if not sources:
         result.warnings.append("NIfTI input: DICOM SEG and SR not written (they reference "
                                "DICOM source images)")
-    steps.append(("overlay_png", lambda: overlay.write_overlays(
-        volume, analysis.labels, result, out_dir,
+    else:
+        missing = missing_type2(volume)
+        if missing:
+            result.warnings.append(f"the CT images lack {', '.join(missing)} (DICOM Type 2: "
+                                   "may be empty); the SEG and SR carry them empty")
+        if not result.lesions:
+            result.warnings.append("no lesions: no DICOM SEG written (it needs a segment); "
+                                   "the SR reports the zero score")
+        elif not sources[0].get("FrameOfReferenceUID"):
+            result.warnings.append("no DICOM SEG written: the CT images have no "
+                                   "FrameOfReferenceUID, which a SEG must reference; the SR "
+                                   "reports the totals without segment references")
+        else:
+            steps.append(("seg", lambda d: seg.write_seg(volume, analysis.labels, result,
+                                                         d / "seg.dcm")))
+        steps.append(("sr", lambda d: sr.write_sr(
+            volume, result, d / "seg.dcm" if (d / "seg.dcm").exists() else None,
+            d / "sr.dcm")))
+    steps.append(("overlay_png", lambda d: overlay.write_overlays(
+        volume, analysis.labels, result, d,
         factor_thresholds_hu=analysis.factor_thresholds_hu)))
-    for key, write in steps:
-        if key == "sr" and result.lesions and "seg" not in outputs:
-            continue  # the lesion groups of the SR reference the SEG that failed
-        try:
-            written = write()
-        except Exception as error:  # one failed writer must not lose the others
-            result.warnings.append(f"{key} not written: {type(error).__name__}: {error}")
-            continue
-        outputs[key] = [str(p) for p in written] if isinstance(written, list) else str(written)
-    result.outputs = outputs
-    json_path = out_dir / "scan.json"
-    result.outputs["json"] = str(json_path)
-    atomic_write(json_path, lambda tmp: tmp.write_text(result.model_dump_json(indent=2)))
+    return steps
+
+
+def _write_outputs(volume: CTVolume, analysis: Analysis, out_dir: Path, *,
+                   source: Path) -> None:
+    """Write the run's files (CSV, SEG, SR, overlays, ``scan.json``) as one folder.
+
+    The folder replaces ``out_dir`` whole (:func:`~ectocalc.imaging.writers.folder.
+    replace_folder`); a writer that fails fails the run and leaves ``out_dir`` as it was.
+    """
+    from ectocalc import __version__
+    from ectocalc.imaging.io.load import input_digest
+    from ectocalc.imaging.writers.folder import replace_folder
+
+    result = analysis.result
+    out_dir = Path(os.path.abspath(out_dir))
+    steps = _writers(volume, analysis)
+
+    def fill(staging: Path) -> list[str]:
+        outputs: dict[str, str | list[str]] = {}
+        for key, write in steps:
+            try:
+                written = write(staging)
+            except Exception as error:
+                raise InputError(out_dir, key, f"could not be written ({type(error).__name__}: "
+                                 f"{' '.join(str(error).split())}); nothing was written"
+                                 ) from None
+            final = [str(out_dir / Path(p).name) for p in
+                     (written if isinstance(written, list) else [written])]
+            outputs[key] = final if isinstance(written, list) else final[0]
+        outputs["json"] = str(out_dir / "scan.json")
+        result.outputs = outputs
+        atomic_write(staging / "scan.json",
+                     lambda tmp: tmp.write_text(result.model_dump_json(indent=2)))
+        return sorted(p.name for p in staging.iterdir())
+
+    replace_folder(out_dir, fill, manifest={
+        "tool": "ectocalc scan", "version": __version__, "input": str(source),
+        "input_sha256": input_digest(source), "convention": result.convention})
+
+
+def _check_out(out_dir: Path, source: Path) -> None:
+    """Refuse an output folder that is, holds or lies inside the input."""
+    out, given = Path(os.path.abspath(out_dir)), Path(os.path.abspath(source))
+    if out == given or out in given.parents or given in out.parents:
+        raise InputError(out_dir, "--out", f"is or overlaps the input {source}; the output "
+                         "folder replaces its contents: give another folder")
 
 
 def quantify(path: str | Path, *, anatomy: str | Path | None = None,
@@ -392,7 +484,8 @@ def quantify(path: str | Path, *, anatomy: str | Path | None = None,
     calibration : float, optional
         c_HA in mg HA·cm⁻³·HU⁻¹.
     out_dir : str or Path, optional
-        Receives ``lesions.csv``, ``seg.dcm``, ``sr.dcm``, overlay PNGs and ``scan.json``.
+        Receives ``lesions.csv``, ``seg.dcm``, ``sr.dcm``, overlay PNGs, ``scan.json`` and
+        ``manifest.json``, written as one folder that replaces the previous run's.
     contrast : {"refuse", "lumen", "ignore"}
         Policy for contrast-enhanced scans.
     progress : callable, optional
@@ -418,16 +511,22 @@ def quantify(path: str | Path, *, anatomy: str | Path | None = None,
         raise InputError("--kvp", "", f"{kvp:g} is not a CT tube voltage (40-160 kVp)")
     if anatomy_names is not None and anatomy is None:
         raise InputError("--anatomy-names", "", "given without --anatomy")
-    report = progress or (lambda stage, done, total: None)
-    volume = load_ct(path, progress=lambda done, total: report("loading CT", done, total))
-    labels, names = (load_label_map(anatomy, volume, names_path=anatomy_names)
-                     if anatomy is not None else (None, None))
-    report("analysing", 0, 1)
-    analysis = analyse(volume, anatomy=labels, names=names, kvp=kvp, conventions=chosen,
-                       calibration=calibration, contrast=contrast)
-    report("analysing", 1, 1)
     if out_dir is not None:
-        report("writing outputs", 0, 1)
-        _write_outputs(volume, analysis, Path(out_dir))
-        report("writing outputs", 1, 1)
+        _check_out(Path(out_dir), Path(path))
+    report = progress or (lambda stage, done, total: None)
+    # pydicom, highdicom and nibabel warn about non-conforming values, quoting them (patient
+    # names among them): never printed; what matters is checked and reported in `warnings`.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        volume = load_ct(path, progress=lambda done, total: report("loading CT", done, total))
+        labels, names = (load_label_map(anatomy, volume, names_path=anatomy_names)
+                         if anatomy is not None else (None, None))
+        report("analysing", 0, 1)
+        analysis = analyse(volume, anatomy=labels, names=names, kvp=kvp, conventions=chosen,
+                           calibration=calibration, contrast=contrast)
+        report("analysing", 1, 1)
+        if out_dir is not None:
+            report("writing outputs", 0, 1)
+            _write_outputs(volume, analysis, Path(out_dir), source=Path(path))
+            report("writing outputs", 1, 1)
     return analysis.result

@@ -28,7 +28,9 @@ def located(error: ValidationError, source: str, prefix: str = "") -> InputError
             parts[-1:] = [f"{parts[-1]}[{item}]"] if parts else [f"[{item}]"]
         else:
             parts.append(str(item))
-    message = first["msg"]
+    message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown field"
+    elif first["type"] == "json_invalid":  # fhir.resources reads a text where an object belongs
+        message = f"expected an object, got {first.get('input')!r}"
     return InputError(source, ".".join(parts), message)

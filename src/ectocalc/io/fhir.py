@@ -1,24 +1,46 @@
 """Read a FHIR R4 ``Bundle`` (JSON) into a :class:`Case`, through ``fhir.resources`` R4B models.
 
-Read: Patient (gender, birthDate), Observation (LOINC code, UCUM valueQuantity,
-referenceRange, effectiveDateTime), Condition (ICD-10-CM or SNOMED CT coding, text),
-MedicationStatement and MedicationRequest (codeable concept text or coding display).
-The reference date for the age is the Bundle timestamp, else the latest observation date.
+Bundles as EHRs send them: ``document`` (an International Patient Summary), ``collection``,
+``transaction``, ``searchset`` and the other Bundle types. Read:
+
+- Patient: ``identifier`` (first value, else ``id``) as the patient id, gender, birthDate.
+  A bundle about two patients is refused: split it by patient first.
+- Observation: the first LOINC coding the analyte catalogue knows, UCUM ``valueQuantity``
+  with its ``comparator`` (``<``, ``<=``, ``>=``, ``>``: kept with the value), referenceRange,
+  effective date.
+- Condition: ICD-10-CM or SNOMED CT coding, text or coding display.
+- MedicationStatement and MedicationRequest: ``medicationCodeableConcept``, or
+  ``medicationReference`` resolved to a contained or bundled Medication, else its display.
+
+What the assessment cannot use is skipped, never guessed, and listed in ``Case.skipped``:
+an Observation outside the catalogue (BUN, the laboratory's own eGFR), a panel of components
+(blood pressure), a value absent (``dataAbsentReason``) or not a quantity, a cancelled or
+entered-in-error result, a Condition or medication without a usable code or text, and the
+resource types not read (one line per type). What is read but wrong (an unconvertible unit,
+an impossible value, another comparator, a result dated after the bundle) is refused, naming
+the entry and element.
+
+The reference date for the age is ``Bundle.timestamp``, else the document Composition's
+date, else the latest Observation date: never today's date, so a bundle always reads the same.
 ``fhir.resources`` does not check code bindings, so the systems and statuses used are checked
 here against explicit allow-lists.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date as Date
 from datetime import datetime
 from typing import Any
 
+from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
 from ectocalc.errors import InputError
+from ectocalc.io.case_file import COMPARATORS, latest_allowed_date
 from ectocalc.io.errors import located
+from ectocalc.labs.catalogue import default_catalogue
 from ectocalc.labs.results import make_lab_result
 from ectocalc.model.case import Case, Condition, LabResult, Medication, Patient
 
@@ -46,50 +68,103 @@ GENDERS = {"male", "female", "other", "unknown"}
 _SKIPPED_OBSERVATION = {"cancelled", "entered-in-error"}
 _NOT_TAKEN = {"not-taken", "entered-in-error", "stopped", "cancelled"}
 _REFUTED = {"refuted", "entered-in-error"}
+_STATUSES = {"Observation": OBSERVATION_STATUSES,
+             "MedicationStatement": MEDICATION_STATEMENT_STATUSES,
+             "MedicationRequest": MEDICATION_REQUEST_STATUSES}
+_READ = {"Patient", "Observation", "Condition", "MedicationStatement", "MedicationRequest",
+         "Medication"}
+
+
+class _Skip(Exception):
+    """An entry the assessment cannot use: the reason goes to ``Case.skipped``."""
 
 
 def case_from_bundle(document: dict[str, Any], *, source: str) -> Case:
-    """Validate a FHIR R4 Bundle and map it to a :class:`Case`."""
+    """Validate a FHIR R4 Bundle and map it to a :class:`Case`.
+
+    Raises
+    ------
+    InputError
+        Naming ``source`` and the entry and element at fault.
+    """
+    _check_resource_types(document, source)
     try:
         bundle = Bundle.model_validate(document)
     except ValidationError as error:
         raise located(error, source) from None
+    except (KeyError, TypeError, ValueError, AttributeError) as error:  # fhir.resources internals
+        raise InputError(source, "", f"not a valid FHIR R4 Bundle ({type(error).__name__})"
+                         ) from None
     _check_code(bundle.type, BUNDLE_TYPES, source, "type")
-    patient: dict[str, Any] = {}
+    entries = bundle.entry or []
+    index = _reference_index(entries)
+    last = latest_allowed_date(bundle.timestamp.date() if bundle.timestamp is not None else None,
+                               name="Bundle.timestamp")
+    patients: list[tuple[str, Any]] = []
     labs: list[LabResult] = []
     conditions: list[Condition] = []
     medications: list[Medication] = []
-    for index, entry in enumerate(bundle.entry or []):
-        resource = entry.resource
-        field = f"entry[{index}].resource"
+    skipped: list[str] = []
+    not_read: Counter[str] = Counter()
+    for number, entry in enumerate(entries):
+        resource: Any = entry.resource
+        field = f"entry[{number}].resource"
         if resource is None:
-            raise InputError(source, field, "entry has no resource")
+            skipped.append(f"entry[{number}]: no resource (e.g. a delete request)")
+            continue
         kind = resource.get_resource_type()
-        statuses = {"Observation": OBSERVATION_STATUSES,
-                    "MedicationStatement": MEDICATION_STATEMENT_STATUSES,
-                    "MedicationRequest": MEDICATION_REQUEST_STATUSES}.get(kind)
-        if statuses is not None:
-            _check_code(resource.status, statuses, source, f"{field}.status")
-        if kind == "Patient":
-            _check_code(resource.gender, GENDERS | {None}, source, f"{field}.gender")
-            patient = _patient(resource, source, field)
-        elif kind == "Observation":
-            lab = _observation(resource, source, field)
-            if lab is not None:
-                labs.append(lab)
-        elif kind == "Condition":
-            conditions.append(_condition(resource, source, field))
-        elif kind in {"MedicationStatement", "MedicationRequest"}:
-            medications.append(_medication(resource, source, field))
-    if patient.get("birth_date") is not None:
-        patient["date"] = _reference_date(bundle, labs, source)
+        if kind in _STATUSES:
+            _check_code(resource.status, _STATUSES[kind], source, f"{field}.status")
+        try:
+            if kind == "Patient":
+                _check_code(resource.gender, GENDERS | {None}, source, f"{field}.gender")
+                patients.append((field, resource))
+            elif kind == "Observation":
+                labs.append(_observation(resource, source, field, last))
+            elif kind == "Condition":
+                conditions.append(_condition(resource))
+            elif kind in {"MedicationStatement", "MedicationRequest"}:
+                medications.append(_medication(resource, index))
+            elif kind not in _READ:
+                not_read[kind] += 1
+        except _Skip as reason:
+            skipped.append(f"entry[{number}] {kind}{reason}")
+    if not_read:
+        skipped.append("not read: " + ", ".join(f"{n} {kind}" for kind, n in not_read.items()))
+    patient = _patient(patients, source, _reference_date(bundle, labs))
+    identifier = bundle.identifier.value if bundle.identifier is not None else None
+    return Case(id=bundle.id or identifier, patient=patient,
+                labs=labs, conditions=conditions, medications=medications, source=source,
+                skipped=skipped)
+
+
+def _check_resource_types(document: dict[str, Any], source: str) -> None:
+    """Refuse a resource type FHIR R4 does not define, naming the entry (before parsing)."""
+    entries = document.get("entry")
+    if not isinstance(entries, list):
+        return  # the model names a wrong type
+    for number, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            continue
+        field = f"entry[{number}].resource"
+        found = [(field, resource)] + [
+            (f"{field}.contained[{i}]", inner)
+            for i, inner in enumerate(resource.get("contained") or [])
+            if isinstance(resource.get("contained"), list) and isinstance(inner, dict)]
+        for where, item in found:
+            kind = item.get("resourceType")
+            if not isinstance(kind, str) or not _is_resource_type(kind):
+                raise InputError(source, f"{where}.resourceType",
+                                 f"{kind!r} is not a FHIR R4 resource type")
+
+
+def _is_resource_type(kind: str) -> bool:
     try:
-        return Case(
-            id=bundle.id, patient=Patient(**patient), labs=labs, conditions=conditions,
-            medications=medications, source=source,
-        )
-    except ValidationError as error:
-        raise located(error, source, "Patient") from None
+        model = get_fhir_model_class(kind)
+    except (ValueError, KeyError):
+        return False
+    return getattr(model, "get_resource_type", None) is not None and kind[:1].isupper()
 
 
 def _check_code(value: str | None, allowed: set[str | None] | set[str], source: str,
@@ -99,24 +174,77 @@ def _check_code(value: str | None, allowed: set[str | None] | set[str], source: 
         raise InputError(source, field, f"{value!r} is not a valid code (one of: {shown})")
 
 
-def _reference_date(bundle: Bundle, labs: list[LabResult], source: str) -> Date:
+def _reference_index(entries: list[Any]) -> dict[str, Any]:
+    """Bundled resources by ``fullUrl`` and by ``Type/id`` (for references between entries)."""
+    index: dict[str, Any] = {}
+    for entry in entries:
+        resource = entry.resource
+        if resource is None:
+            continue
+        if resource.id:
+            index[f"{resource.get_resource_type()}/{resource.id}"] = resource
+        if entry.fullUrl:
+            index[entry.fullUrl] = resource
+    return index
+
+
+def _resolve(reference: str, resource: Any, index: dict[str, Any]) -> Any | None:
+    """The contained (``#id``), bundled (``fullUrl`` or ``[base/]Type/id``) resource, or None."""
+    if reference.startswith("#"):
+        return next((c for c in resource.contained or [] if c.id == reference[1:]), None)
+    if reference in index:
+        return index[reference]
+    parts = reference.split("/_history/")[0].rstrip("/").split("/")
+    return index.get("/".join(parts[-2:])) if len(parts) >= 2 else None
+
+
+def _reference_date(bundle: Bundle, labs: list[LabResult]) -> Date | None:
     """The date the age is computed at; never today's date, so a bundle always reads the same."""
     if bundle.timestamp is not None:
         return bundle.timestamp.date()
+    for entry in bundle.entry or []:
+        resource: Any = entry.resource
+        if resource is not None and resource.get_resource_type() == "Composition":
+            return _as_date(resource.date)
     dated = [lab.date for lab in labs if lab.date is not None]
-    if not dated:
-        raise InputError(source, "timestamp", "the age needs a reference date: give "
-                         "Bundle.timestamp or dated Observations")
-    return max(dated)
+    return max(dated) if dated else None
 
 
-def _patient(resource: Any, source: str, field: str) -> dict[str, Any]:
-    gender = resource.gender if resource.gender in {"female", "male"} else None
+def _identity(resource: Any) -> str | None:
+    value = next((i.value for i in resource.identifier or [] if i.value), None) or resource.id
+    return None if value is None else str(value)
+
+
+def _patient(patients: list[tuple[str, Any]], source: str, reference: Date | None) -> Patient:
+    """The bundle's one patient (identity, sex, age at ``reference``), or an empty Patient."""
+    if not patients:
+        return Patient()
+    field, resource = patients[0]
+    for other_field, other in patients[1:]:
+        if other.model_dump() != resource.model_dump():
+            raise InputError(source, other_field, f"a second Patient (the first is {field}): "
+                             "one bundle must hold one patient; split it by patient")
     birth = resource.birthDate
     if birth is not None and not isinstance(birth, Date):
         raise InputError(source, f"{field}.birthDate",
                          f"partial date {birth!r}: the age needs a full birth date")
-    return {"sex": gender, "birth_date": birth}
+    if birth is not None:
+        if reference is None:
+            raise InputError(source, "timestamp", "the age needs a reference date: give "
+                             "Bundle.timestamp or dated Observations")
+        if birth > reference:
+            raise InputError(source, f"{field}.birthDate",
+                             f"{birth} is after the bundle's date {reference}")
+        if (reference - birth).days / 365.2425 > 130:
+            raise InputError(source, f"{field}.birthDate",
+                             f"{birth} is more than 130 years before the bundle's date "
+                             f"{reference}")
+    identity = _identity(resource)
+    if identity is not None and len(identity) > 200:
+        raise InputError(source, f"{field}.identifier", "longer than 200 characters")
+    gender = resource.gender if resource.gender in {"female", "male"} else None
+    return Patient(id=identity, sex=gender, birth_date=birth,
+                   date=reference if birth is not None else None)
 
 
 def _as_date(value: Date | datetime | str | None) -> Date | None:
@@ -126,20 +254,48 @@ def _as_date(value: Date | datetime | str | None) -> Date | None:
     return value if isinstance(value, Date) else None
 
 
-def _observation(resource: Any, source: str, field: str) -> LabResult | None:
-    if resource.status in _SKIPPED_OBSERVATION:
-        return None
+def _observation_date(resource: Any) -> tuple[Date | None, str]:
+    for element in ("effectiveDateTime", "effectiveInstant", "issued"):
+        value = getattr(resource, element, None)
+        if value is not None:
+            return _as_date(value), element
+    period = resource.effectivePeriod
+    if period is not None and period.start is not None:
+        return _as_date(period.start), "effectivePeriod.start"
+    return None, "effectiveDateTime"
+
+
+def _observation(resource: Any, source: str, field: str,
+                 last: tuple[Date, str]) -> LabResult:
     codings = (resource.code.coding or []) if resource.code else []
-    loinc = next((c.code for c in codings if c.system == LOINC and c.code), None)
-    if loinc is None:
-        raise InputError(source, f"{field}.code", "Observation has no LOINC coding")
+    loincs = [c for c in codings if c.system == LOINC and c.code]
+    label = next((f" {c.code}" + (f" '{c.display}'" if c.display else "") for c in loincs),
+                 f" '{resource.code.text}'" if resource.code and resource.code.text else "")
+    if resource.status in _SKIPPED_OBSERVATION:
+        raise _Skip(f"{label}: status {resource.status}")
     quantity = resource.valueQuantity
     if quantity is None or quantity.value is None:
-        raise InputError(source, f"{field}.valueQuantity", "Observation has no numeric value")
+        if resource.dataAbsentReason is not None:
+            reason = resource.dataAbsentReason
+            code = next((c.code for c in reason.coding or [] if c.code), reason.text)
+            raise _Skip(f"{label}: no value (dataAbsentReason {code})")
+        if resource.component:
+            raise _Skip(f"{label}: a panel of components (e.g. blood pressure), not read")
+        raise _Skip(f"{label}: no numeric value (valueQuantity)")
+    catalogue = default_catalogue()
+    known = next((c for c in loincs if catalogue.find(c.code) is not None), None)
+    if known is None:
+        raise _Skip(f"{label}: not in the analyte catalogue" if loincs
+                    else f"{label}: no LOINC code")
+    if quantity.comparator is not None and quantity.comparator not in COMPARATORS:
+        raise InputError(source, f"{field}.valueQuantity.comparator",
+                         f"{quantity.comparator!r} is not one of {', '.join(COMPARATORS)}")
     if quantity.system not in (None, UCUM):
         raise InputError(source, f"{field}.valueQuantity.system",
                          f"unit system {quantity.system} is not UCUM")
-    unit = quantity.code or quantity.unit
+    date, element = _observation_date(resource)
+    if date is not None and date > last[0]:
+        raise InputError(source, f"{field}.{element}", f"{date} is after {last[1]}")
     reference = None
     for item in resource.referenceRange or []:
         bounds = (item.low and item.low.value, item.high and item.high.value)
@@ -147,8 +303,10 @@ def _observation(resource: Any, source: str, field: str) -> LabResult | None:
             reference = (float(bounds[0]), float(bounds[1]))
             break
     return make_lab_result(
-        source=source, field=field, value=float(quantity.value), unit=unit,
-        loinc=loinc, date=_as_date(resource.effectiveDateTime), reference_range=reference,
+        source=source, field=field, value=float(quantity.value),
+        unit=quantity.code or quantity.unit, loinc=known.code, date=date,
+        reference_range=reference, comparator=quantity.comparator,
+        resource_id=f"Observation/{resource.id}" if resource.id else None,
         field_names={"value": f"{field}.valueQuantity.value",
                      "unit": f"{field}.valueQuantity.code", "loinc": f"{field}.code",
                      "reference_range": f"{field}.referenceRange"},
@@ -172,19 +330,27 @@ def _status_code(concept: Any) -> str | None:
     return next((c.code for c in concept.coding or [] if c.code), None)
 
 
-def _condition(resource: Any, source: str, field: str) -> Condition:
+def _condition(resource: Any) -> Condition:
     text, code, system = _coded(resource.code, CONDITION_SYSTEMS)
     if text is None and code is None:
-        raise InputError(source, f"{field}.code",
-                         "Condition needs code text or an ICD-10-CM / SNOMED CT coding")
+        raise _Skip(": no text and no ICD-10-CM / SNOMED CT coding")
     present = _status_code(resource.verificationStatus) not in _REFUTED
-    return Condition(text=text, code=code, system=system, present=present)  # type: ignore[arg-type]
+    return Condition(text=text, code=code, system=system, present=present)
 
 
-def _medication(resource: Any, source: str, field: str) -> Medication:
-    text, code, system = _coded(resource.medicationCodeableConcept, MEDICATION_SYSTEMS)
+def _medication(resource: Any, index: dict[str, Any]) -> Medication:
+    concept = resource.medicationCodeableConcept
+    reference = resource.medicationReference
+    display = None
+    if concept is None and reference is not None:
+        target = _resolve(reference.reference, resource, index) if reference.reference else None
+        if target is not None and target.get_resource_type() == "Medication":
+            concept = target.code
+        display = reference.display
+    text, code, system = _coded(concept, MEDICATION_SYSTEMS)
+    text = text or display
     if text is None and code is None:
-        raise InputError(source, f"{field}.medicationCodeableConcept",
-                         "medication needs text or a coding (a Medication reference is not read)")
-    return Medication(text=text, code=code, system=system,  # type: ignore[arg-type]
+        raise _Skip(": the medication is not identified (no text, coding, resolvable "
+                    "reference or display)")
+    return Medication(text=text, code=code, system=system,
                       present=resource.status not in _NOT_TAKEN)

@@ -13,7 +13,7 @@ True
 
 from __future__ import annotations
 
-from ectocalc.knowledge.load import Knowledge, load_knowledge
+from ectocalc.knowledge.load import Knowledge, load_knowledge, register_file
 from ectocalc.knowledge.schema import KnowledgeError
 
 
@@ -28,4 +28,5 @@ def bibliography() -> dict[str, str]:
             for key, entry in load_knowledge().bibliography.sources.items()}
 
 
-__all__ = ["Knowledge", "KnowledgeError", "bibliography", "knowledge_version", "load_knowledge"]
+__all__ = ["Knowledge", "KnowledgeError", "bibliography", "knowledge_version", "load_knowledge",
+           "register_file"]

@@ -18,19 +18,20 @@ Examples
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from functools import cache
-from importlib.resources import files
-from importlib.resources.abc import Traversable
+from importlib.resources import as_file, files
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from ectocalc.knowledge import schema as s
-from ectocalc.labs.catalogue import load_catalogue
+from ectocalc.labs.catalogue import Catalogue
+from ectocalc.vocabulary import ALERTS, MANAGEMENT, MECHANISMS, SYNDROMES, TYPES, WORKUP
 
 FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "bibliography.yaml": ("bibliography", s.Bibliography),
@@ -42,15 +43,53 @@ FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "workup.yaml": ("workup", s.WorkupFile),
     "management.yaml": ("management", s.ManagementFile),
     "alerts.yaml": ("alerts", s.AlertsFile),
+    "analytes.yaml": ("analytes", Catalogue),
+    "monitoring.yaml": ("monitoring", s.MonitoringFile),
+    "definitions.yaml": ("definitions", s.DefinitionsFile),
+    "chemistry.yaml": ("chemistry", s.ChemistryFile),
 }
-"""File name -> (attribute of :class:`Knowledge`, schema)."""
+"""The core files: file name -> (attribute of :class:`Knowledge`, schema). Every one is required."""
+
+EXTENSIONS: dict[str, type[BaseModel]] = {}
+"""Further files of the bundle (imaging, scales, record, ...) -> schema; see :func:`register_file`.
+Each is validated when the bundle loads and read with :meth:`Knowledge.part`."""
 
 M = TypeVar("M", bound=BaseModel)
 
+try:  # the C parser (libyaml) when PyYAML was built with it
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - pure-Python PyYAML
+    _Loader = yaml.SafeLoader
 
-@dataclass(frozen=True)
+
+def register_file(name: str, model: type[BaseModel]) -> None:
+    """Make ``name`` (e.g. ``"imaging.yaml"``) a validated part of every bundle loaded after.
+
+    The file's parsed YAML must validate against ``model``; entries that subclass
+    :class:`~ectocalc.knowledge.schema.Sourced` (or carry ``named_by``) must cite bibliography
+    ids. Read it with ``knowledge.part("imaging.yaml", ImagingFile)``. Every ``*.yaml`` file of
+    the folder counts in the version hash whether registered or not.
+
+    Examples
+    --------
+    >>> from ectocalc.knowledge.schema import Bibliography
+    >>> register_file("bibliography.yaml", Bibliography)
+    Traceback (most recent call last):
+    ...
+    ValueError: bibliography.yaml is a core knowledge file
+    """
+    if name in FILES:
+        raise ValueError(f"{name} is a core knowledge file")
+    EXTENSIONS[name] = model
+
+
+@dataclass(frozen=True, eq=False)
 class Knowledge:
-    """The whole validated knowledge base."""
+    """One validated knowledge bundle: every clinical and conventional fact the analysis uses.
+
+    Compared by identity (caches key on the bundle object). ``version`` is the schema version
+    and a hash over every ``*.yaml`` file of the bundle folder, in name order.
+    """
 
     version: str
     bibliography: s.Bibliography
@@ -62,6 +101,13 @@ class Knowledge:
     workup: s.WorkupFile
     management: s.ManagementFile
     alerts: s.AlertsFile
+    analytes: Catalogue
+    monitoring: s.MonitoringFile
+    definitions: s.DefinitionsFile
+    chemistry: s.ChemistryFile
+    files: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """Every ``*.yaml`` file of the bundle: its validated model (registered files) or its
+    parsed YAML (files no schema is registered for yet)."""
 
     def cite(self, source: str) -> str:
         """Readable citation for ``id`` or ``id:section``, marked ``[check]`` when unconfirmed.
@@ -76,20 +122,38 @@ class Knowledge:
         text = f"{entry.short} {section}" if section else entry.short
         return f"{text} [check]" if entry.check else text
 
+    def part(self, name: str, model: type[M]) -> M:
+        """The file ``name`` of this bundle validated against ``model``.
 
-def _read(directory: Traversable | Path, name: str, model: type[M]) -> tuple[M, bytes]:
+        Raises
+        ------
+        KnowledgeError
+            The bundle has no such file, or it does not fit ``model``.
+        """
+        if name not in self.files:
+            raise s.KnowledgeError(f"knowledge/{name}: not in this knowledge bundle")
+        value = self.files[name]
+        if isinstance(value, model):
+            return value
+        return _validate(name, value, model)
+
+
+def _validate(name: str, data: Any, model: type[M]) -> M:
     try:
-        raw = directory.joinpath(name).read_bytes()
-    except OSError as error:
-        raise s.KnowledgeError(f"knowledge/{name}: cannot be read: {error}") from error
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as error:
-        raise s.KnowledgeError(f"knowledge/{name}: not valid YAML: {error}") from error
-    try:
-        return model.model_validate(data), raw
+        return model.model_validate(data)
     except ValidationError as error:
         raise s.KnowledgeError(f"knowledge/{name}: {error}") from error
+
+
+def _parse(path: Path) -> tuple[Any, bytes]:
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise s.KnowledgeError(f"knowledge/{path.name}: cannot be read: {error}") from error
+    try:
+        return yaml.load(raw, Loader=_Loader), raw
+    except yaml.YAMLError as error:
+        raise s.KnowledgeError(f"knowledge/{path.name}: not valid YAML: {error}") from error
 
 
 def _walk(node: Any, path: str) -> Iterator[tuple[str, BaseModel]]:
@@ -136,15 +200,18 @@ def _check_whole(kb: Knowledge) -> None:
                          (kb.workup.workup, "workup.yaml"),
                          (kb.management.management, "management.yaml")):
         _check_unique(items, f"knowledge/{where}")
-    _check_complete([m.id for m in kb.mechanisms.mechanisms], s.MECHANISMS, "mechanisms.yaml")
-    _check_complete([t.id for t in kb.types.types], s.TYPES, "types.yaml")
-    _check_complete([x.id for x in kb.syndromes.syndromes], s.SYNDROMES, "syndromes.yaml")
-    _check_complete([w.id for w in kb.workup.workup], s.WORKUP, "workup.yaml")
-    _check_complete([m.id for m in kb.management.management], s.MANAGEMENT, "management.yaml")
+    _check_complete([m.id for m in kb.mechanisms.mechanisms], MECHANISMS, "mechanisms.yaml")
+    _check_complete([t.id for t in kb.types.types], TYPES, "types.yaml")
+    _check_complete([x.id for x in kb.syndromes.syndromes], SYNDROMES, "syndromes.yaml")
+    _check_complete([w.id for w in kb.workup.workup], WORKUP, "workup.yaml")
+    _check_complete([m.id for m in kb.management.management], MANAGEMENT, "management.yaml")
+    missing_alerts = [i for i in ALERTS if i not in {a.id for a in kb.alerts.alerts}]
+    if missing_alerts:
+        raise s.KnowledgeError(f"alerts.yaml: missing contract ids {missing_alerts}")
 
     concepts = frozenset(c.id for c in kb.lexicon.concepts)
     refs = s.References(concepts=concepts, sites=_ids(kb, "site"), signs=_ids(kb, "sign"),
-                        analytes=frozenset(load_catalogue().analytes))
+                        analytes=frozenset(kb.analytes.analytes))
     for cause in kb.causes.causes:
         unknown = set(cause.concepts) - concepts
         if unknown:
@@ -157,8 +224,10 @@ def _check_whole(kb: Knowledge) -> None:
             if sign not in refs.signs:
                 raise s.KnowledgeError(f"types.yaml[{entry.id}]: unknown sign '{sign}'")
 
-    for name, (attribute, _) in FILES.items():
-        for path, node in _walk(getattr(kb, attribute), name):
+    for name, model in kb.files.items():
+        if not isinstance(model, BaseModel):
+            continue
+        for path, node in _walk(model, name):
             cited = [node.source] if isinstance(node, s.Sourced) else []
             for source in [*cited, *getattr(node, "named_by", [])]:
                 if source.partition(":")[0] not in kb.bibliography.sources:
@@ -176,29 +245,43 @@ def _check_whole(kb: Knowledge) -> None:
                 s.check_condition(when, path=path, refs=syndrome_refs)
 
 
-def _load(directory: Traversable | Path) -> Knowledge:
-    parsed: dict[str, BaseModel] = {}
+def _load(directory: Path) -> Knowledge:
+    paths = sorted(directory.glob("*.yaml"), key=lambda p: p.name)
+    names = [p.name for p in paths]
+    missing = [name for name in FILES if name not in names]
+    if missing:
+        raise s.KnowledgeError(f"knowledge bundle {directory}: missing {', '.join(missing)}")
     digest = hashlib.sha256()
-    for name, (attribute, model) in FILES.items():
-        parsed[attribute], raw = _read(directory, name, model)
+    files_: dict[str, Any] = {}
+    for path in paths:
+        data, raw = _parse(path)
+        digest.update(f"{path.name}\0{len(raw)}\0".encode())
         digest.update(raw)
-    versions = {getattr(m, "version", 1) for m in parsed.values()}
-    kb = Knowledge(version=f"{max(versions)}+{digest.hexdigest()[:10]}", **parsed)  # type: ignore[arg-type]
+        model = FILES[path.name][1] if path.name in FILES else EXTENSIONS.get(path.name)
+        files_[path.name] = data if model is None else _validate(path.name, data, model)
+    core = {attribute: files_[name] for name, (attribute, _) in FILES.items()}
+    versions = {getattr(m, "version", 1) for m in core.values()}
+    kb = Knowledge(version=f"{max(versions)}+{digest.hexdigest()[:10]}",
+                   files=MappingProxyType(files_), **core)
     _check_whole(kb)
     return kb
 
 
 @cache
 def _default() -> Knowledge:
-    return _load(files("ectocalc.knowledge").joinpath("data"))
+    with as_file(files("ectocalc.knowledge").joinpath("data")) as directory:
+        return _load(Path(directory))
 
 
-def load_knowledge(directory: Path | None = None) -> Knowledge:
-    """The validated knowledge base: the packaged one (cached) or one read from ``directory``.
+def load_knowledge(directory: str | Path | None = None) -> Knowledge:
+    """A validated knowledge bundle: the packaged one (loaded once) or the one in ``directory``.
+
+    Bundles are independent: two folders load side by side into two :class:`Knowledge` objects.
 
     Raises
     ------
     KnowledgeError
-        When a file is missing, is not YAML, breaks the schema or cites an unknown source.
+        When a core file is missing, a file is not YAML, breaks its schema or cites an unknown
+        source, or a contract identifier has no entry.
     """
-    return _default() if directory is None else _load(directory)
+    return _default() if directory is None else _load(Path(directory))

@@ -1,7 +1,8 @@
 """Schema of the knowledge base: the YAML files under ``knowledge/data/`` and the rule grammar.
 
 A rule condition (``when``) is a mapping with exactly one key. The key is either a combinator
-(``all``, ``any``, ``not``, ``at_least``, ``finding``) or a predicate from :data:`PREDICATES`;
+(``all``, ``any``, ``not``, ``at_least``, ``finding``) or a predicate from
+:data:`CASE_PREDICATES` or :data:`FINDING_PREDICATES`;
 predicates written ``name.key`` (``lab.phosphate: high``) take the part after the dot as their
 key. The grammar lives here so that a file is checked completely when it loads; the meaning of
 each predicate is implemented in :mod:`ectocalc.reasoning.rules`.
@@ -23,32 +24,49 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-MECHANISMS = ("metastatic", "dystrophic", "inherited", "iatrogenic", "calciphylaxis", "idiopathic")
-TYPES = ("vascular", "periarticular", "cutaneous", "visceral", "soft_tissue")
-SYNDROMES = ("pxe", "gaci", "acdc", "hftc", "keutel", "pfbc", "calciphylaxis",
-             "calcific_tendinitis", "milk_alkali", "hyperparathyroidism", "vitamin_d_toxicity",
-             "ckd_mbd", "connective_tissue_disease_calcinosis")
-WORKUP = ("serum_calcium", "ionized_calcium", "serum_phosphate", "serum_magnesium", "serum_albumin",
-          "kidney_function", "pth", "vitamin_d_25oh", "alkaline_phosphatase", "tmp_gfr",
-          "plasma_ppi", "fgf23", "xray", "ct", "ultrasound", "echocardiogram",
-          "lateral_abdominal_xray", "biopsy", "genetic_testing", "ophthalmologic_exam",
-          "autoimmune_serology")
-MANAGEMENT = ("treat_underlying_cause", "dietary_phosphate_restriction", "phosphate_binder",
-              "limit_calcium_based_binders", "dialysis_intensification", "stop_offending_agent",
-              "sodium_thiosulfate", "bisphosphonate", "calcimimetic", "parathyroidectomy",
-              "bp_control", "lipid_control", "glycemic_control", "inflammation_control", "nsaid",
-              "physical_therapy", "lifestyle_modification", "surgical_excision",
-              "joint_replacement", "wound_care")
-"""The contract's stable identifiers (CONTRACT.md section 3); nothing else may be emitted."""
+from ectocalc.vocabulary import (
+    CERTAINTIES as CERTAINTIES,
+)
+from ectocalc.vocabulary import (
+    CKD_STAGES as CKD_STAGES,
+)
+from ectocalc.vocabulary import (
+    CONFIDENCES as CONFIDENCES,
+)
+from ectocalc.vocabulary import LAB_FLAGS as _LAB_FLAGS
+from ectocalc.vocabulary import (
+    MANAGEMENT as MANAGEMENT,
+)
+from ectocalc.vocabulary import (
+    MECHANISMS as MECHANISMS,
+)
+from ectocalc.vocabulary import (
+    MODALITIES as MODALITIES,
+)
+from ectocalc.vocabulary import (
+    PAIN_LEVELS as PAIN_LEVELS,
+)
+from ectocalc.vocabulary import (
+    SYNDROMES as SYNDROMES,
+)
+from ectocalc.vocabulary import (
+    TYPES as TYPES,
+)
+from ectocalc.vocabulary import (
+    WORKUP as WORKUP,
+)
+from ectocalc.vocabulary import (
+    CalcificationType,
+    Certainty,
+    CkdStage,
+    LabFlag,
+    MechanismId,
+    SyndromeId,
+)
 
-CERTAINTIES = ("possible", "probable", "definitive")
-"""Syndrome certainty, weakest first (Plomp 2010 wording, used for every syndrome)."""
-CKD_STAGES = ("G1", "G2", "G3a", "G3b", "G4", "G5", "G5D")
-PAIN_LEVELS = ("none", "mild", "moderate", "severe")
-LAB_FLAGS = ("normal", "low", "high", "critical_low", "critical_high", "abnormal", "missing",
-             "measured")
-MODALITIES = ("xray", "ct", "ultrasound", "echocardiogram", "mri", "exam")
-CONFIDENCES = ("low", "moderate", "high")
+# The contract's identifiers live in ectocalc.vocabulary; re-exported here for the grammar.
+LAB_FLAGS = (*_LAB_FLAGS, "abnormal", "missing", "measured")
+"""Flags a ``lab.<analyte>`` condition may ask for: a report's flag or a group of them."""
 
 ArgKind = Literal["concepts", "sites", "signs", "flags", "number", "bool", "stage", "certainty",
                   "syndromes", "mechanisms", "types", "genes", "pain", "modalities",
@@ -61,8 +79,9 @@ CASE_PREDICATES: dict[str, ArgKind] = {
     "ckd_stage_at_least": "stage", "ckd_stage_below": "stage", "dialysis": "bool",
     "egfr_below": "number", "kidney_function": "kidney",
     "ca_p_product_above": "number", "tmp_gfr_above": "number", "age_below": "number",
-    "age_at_least": "number", "gene": "genes", "gene_biallelic": "genes",
-    "gene_monoallelic": "genes", "has_findings": "bool", "type_present": "types",
+    "age_at_least": "number", "gestation_weeks_at_least": "number", "gene": "genes",
+    "gene_biallelic": "genes", "gene_monoallelic": "genes", "has_findings": "bool",
+    "type_present": "types",
     "syndrome": "syndromes", "mechanism": "mechanisms", "confidence": "confidences",
     "plan": "plans",
     # syndrome criteria counting (only inside a syndrome's levels)
@@ -76,6 +95,7 @@ FINDING_PREDICATES: dict[str, ArgKind] = {
     "size_mm_above": "number", "size_mm_at_least": "number", "size_mm_below": "number",
     "ulcerated": "bool", "functional_limitation": "bool",
     "conservative_treatment_failed": "bool", "modality": "modalities", "localised": "bool",
+    "local_cause": "concepts",
 }
 # Predicates written ``name.key``: the key is an analyte or a syndrome id.
 KEYED_PREDICATES: dict[str, tuple[str, ArgKind]] = {
@@ -84,8 +104,6 @@ KEYED_PREDICATES: dict[str, tuple[str, ArgKind]] = {
     "persistent_high": ("analyte", "bool"),
     "syndrome_at_least": ("syndrome", "certainty"),
 }
-PREDICATES = {**CASE_PREDICATES, **FINDING_PREDICATES}
-COMBINATORS = ("all", "any", "not", "at_least", "finding")
 
 Condition = dict[str, Any]
 
@@ -233,6 +251,10 @@ class ConceptEntry(Sourced):
     snomed: list[str] = Field(default_factory=list)
     code_attributes: dict[str, dict[str, str]] = Field(default_factory=dict)
     """Attributes implied by an ICD-10-CM code prefix, e.g. ``N18.4: {stage: "4"}``."""
+    past_counts: bool = False
+    """A past episode still matters now (an injury, radiotherapy, surgery): "h/o", "s/p",
+    "former" or an ended date range do not make it absent, as they do for a state (dialysis,
+    a disease, a medication)."""
 
 
 class Lexicon(_Entry):
@@ -249,7 +271,7 @@ class Signal(Sourced):
 
 
 class MechanismEntry(Sourced):
-    id: Literal[MECHANISMS]  # type: ignore[valid-type]
+    id: MechanismId
     label: str
     description: str
     signals: list[Signal] = Field(default_factory=list)
@@ -285,7 +307,7 @@ class Cause(Sourced):
     id: str
     label: str
     kind: Literal["cause", "risk_factor"]
-    mechanisms: list[Literal[MECHANISMS]]  # type: ignore[valid-type]
+    mechanisms: list[MechanismId]
     concepts: list[str] = Field(default_factory=list)
     other_facts: str | None = None
     """How the engine sees it when no concept does (a lab, age, a gene)."""
@@ -305,7 +327,7 @@ class Symptom(Sourced):
 
 
 class TypeEntry(Sourced):
-    id: Literal[TYPES]  # type: ignore[valid-type]
+    id: CalcificationType
     label: str
     sites: list[str] = Field(default_factory=list)
     """Site concepts that decide this type (checked in the file's order of types)."""
@@ -322,7 +344,7 @@ class TypeEntry(Sourced):
 
 class TypesFile(_Entry):
     version: int
-    default_type: Literal[TYPES]  # type: ignore[valid-type]
+    default_type: CalcificationType
     types: list[TypeEntry]
 
 
@@ -335,7 +357,7 @@ class Criterion(Sourced):
 
 
 class Level(_Entry):
-    certainty: Literal[CERTAINTIES]  # type: ignore[valid-type]
+    certainty: Certainty
     when: Condition
 
 
@@ -345,7 +367,7 @@ class Note(Sourced):
 
 
 class SyndromeEntry(Sourced):
-    id: Literal[SYNDROMES]  # type: ignore[valid-type]
+    id: SyndromeId
     name: str
     criteria: list[Criterion]
     levels: list[Level]
@@ -370,6 +392,9 @@ class PlanRule(Sourced):
     when: Condition
     reason: str
     certainty: str | None = None
+    allow_possible: bool = False
+    """A management rule may act on a syndrome that is only possible (stopping a harmful
+    exposure, wound care); otherwise a possible syndrome starts work-up, never treatment."""
 
 
 class Guard(Sourced):
@@ -427,3 +452,72 @@ class AlertEntry(_Entry):
 class AlertsFile(_Entry):
     version: int
     alerts: list[AlertEntry]
+
+
+# --------------------------------------------------------------------------- monitoring.yaml
+
+
+class MonitoringEntry(_Entry):
+    test: str
+    interval_months: tuple[float, float] | None
+    recommendation: str
+    reason: str
+
+
+class Schedule(_Entry):
+    stages: list[str]
+    items: list[MonitoringEntry]
+
+
+class MonitoringFile(_Entry):
+    """KDIGO 2017 CKD-MBD 3.1.1-3.1.3 monitoring intervals by CKD stage (``monitoring.yaml``)."""
+
+    schedules: list[Schedule]
+    all_stages: list[MonitoringEntry]
+    notes: list[str]
+
+
+# -------------------------------------------------------------------------- definitions.yaml
+
+
+class KidneyFunction(Sourced):
+    """``kidney_function: impaired | normal | missing`` (KDIGO 2012 GFR categories)."""
+
+    impaired_egfr_below: float = Field(gt=0)
+    impaired_from_stage: CkdStage
+    impaired_creatinine_flags: list[LabFlag]
+
+
+class Persistent(Sourced):
+    """``persistent_high.<analyte>``: the latest ``results`` results all above the upper limit."""
+
+    results: int = Field(ge=2)
+
+
+class DefinitionsFile(_Entry):
+    version: int
+    kidney_function: KidneyFunction
+    persistent: Persistent
+
+
+# ---------------------------------------------------------------------------- chemistry.yaml
+
+
+class ChemistryDefaults(_Entry):
+    """Typical serum values used when the analyte is not measured (canonical units)."""
+
+    ph: float = Field(ge=5, le=9)
+    sodium: float = Field(gt=0)
+    potassium: float = Field(ge=0)
+
+
+class ChemistryFile(Sourced):
+    """Assumptions of the serum ultrafiltrate model (``chemistry.yaml``)."""
+
+    version: int
+    temperature_c: float = Field(ge=0, le=60)
+    defaults: ChemistryDefaults
+    albumin_bound_calcium_mg_per_g: float = Field(gt=0)
+    ultrafilterable_magnesium_fraction: float = Field(gt=0, le=1)
+    near_brushite_saturation: float = Field(ge=0)
+    phosphate_mean_charge: float = Field(ge=1, le=2)

@@ -2,7 +2,7 @@
 
 Examples
 --------
->>> analyte = find_analyte("2777-1")
+>>> analyte = default_catalogue().find("2777-1")
 >>> analyte.id, analyte.canonical_unit
 ('phosphate', 'mg/dL')
 >>> round(convert(1.0, "mmol/L", analyte), 3)
@@ -11,12 +11,10 @@ Examples
 
 from __future__ import annotations
 
-from functools import cache
-from importlib.resources import files
+from functools import cached_property
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ectocalc.model.assessment import Flag
 
@@ -27,6 +25,25 @@ class SIUnit(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     unit: str
     factor: float
+
+
+class AgePartition(BaseModel):
+    """One age (and optionally sex) partition of a paediatric reference interval."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    age: tuple[float, float]
+    """Ages in years, lower bound included, upper bound excluded."""
+    range: tuple[float, float]
+    sex: str | None = None
+
+
+class AgeReference(BaseModel):
+    """Age-partitioned (paediatric) reference intervals with their source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    source: str
+    check: bool = False
+    partitions: list[AgePartition]
 
 
 class Analyte(BaseModel):
@@ -46,6 +63,8 @@ class Analyte(BaseModel):
     reference_by_sex: dict[str, tuple[float, float]] | None = None
     reference_check: bool = False
     reference_note: str | None = None
+    reference_by_age: AgeReference | None = None
+    """Intervals for ages below the adult range (children differ: phosphate, ALP, creatinine)."""
     critical: Range | None = None
     plausible: tuple[float, float]
     possible: tuple[float, float]
@@ -56,18 +75,59 @@ class Analyte(BaseModel):
             raise ValueError(f"{self.id}: canonical unit {self.canonical_unit} must have factor 1")
         return self
 
-    def reference_for(self, sex: str | None) -> tuple[float, float] | None:
-        """Typical adult interval in the canonical unit (sex-specific where it differs)."""
+    def age_partition(self, sex: str | None, age_years: float | None) -> AgePartition | None:
+        """The paediatric partition that holds for this age and sex, or None (adult ranges)."""
+        if self.reference_by_age is None or age_years is None:
+            return None
+        return next((p for p in self.reference_by_age.partitions
+                     if p.age[0] <= age_years < p.age[1] and p.sex in (None, sex)), None)
+
+    def reference_for(self, sex: str | None,
+                      age_years: float | None = None) -> tuple[float, float] | None:
+        """Typical interval in the canonical unit: the age partition when one holds, else adult
+        (sex-specific where it differs)."""
+        partition = self.age_partition(sex, age_years)
+        if partition is not None:
+            return partition.range
         if self.reference_by_sex is not None:
             return self.reference_by_sex.get(sex) if sex else None
         return self.reference
 
 
 class Catalogue(BaseModel):
+    """The analyte catalogue (``analytes.yaml``): analytes keyed by id, with the sources of the
+    typical, critical and plausibility limits."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     version: int
     sources: dict[str, str]
     analytes: dict[str, Analyte]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ids_from_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("analytes"), dict):
+            data = {**data, "analytes": {
+                key: {**entry, "id": key} if isinstance(entry, dict) else entry
+                for key, entry in data["analytes"].items()}}
+        return data
+
+    @cached_property
+    def by_name(self) -> dict[str, Analyte]:
+        """Every id, label, synonym and LOINC code (normalised) -> analyte."""
+        index: dict[str, Analyte] = {}
+        for entry in self.analytes.values():
+            for key in [entry.id, entry.label, *entry.synonyms, *entry.loinc]:
+                index[_name_key(key)] = entry
+        return index
+
+    def find(self, name_or_loinc: str) -> Analyte | None:
+        """The analyte named by id, label, synonym or LOINC code, or None."""
+        return self.by_name.get(_name_key(name_or_loinc))
+
+
+def _name_key(name: str) -> str:
+    return name.strip().lower().replace(" ", "_")
 
 
 def unit_key(unit: str) -> str:
@@ -75,36 +135,11 @@ def unit_key(unit: str) -> str:
     return unit.strip().replace("µ", "u").replace("μ", "u").replace(" ", "").lower()
 
 
-@cache
-def load_catalogue() -> Catalogue:
-    """Load and validate ``analytes.yaml`` (a broken file fails loudly)."""
-    text = files("ectocalc.knowledge").joinpath("data", "analytes.yaml").read_text()
-    raw: dict[str, Any] = yaml.safe_load(text)
-    for analyte_id, entry in raw.get("analytes", {}).items():
-        entry["id"] = analyte_id
-    try:
-        return Catalogue.model_validate(raw)
-    except ValidationError as error:  # a packaging defect, not user input
-        raise RuntimeError(f"ectocalc analyte catalogue is invalid: {error}") from error
+def default_catalogue() -> Catalogue:
+    """The packaged catalogue (``knowledge.analytes`` of the packaged knowledge bundle)."""
+    from ectocalc.knowledge import load_knowledge
 
-
-@cache
-def _index() -> dict[str, Analyte]:
-    index: dict[str, Analyte] = {}
-    for analyte in load_catalogue().analytes.values():
-        for key in [analyte.id, analyte.label, *analyte.synonyms, *analyte.loinc]:
-            index[key.strip().lower().replace(" ", "_")] = analyte
-    return index
-
-
-def find_analyte(name_or_loinc: str) -> Analyte | None:
-    """The analyte named by id, label, synonym or LOINC code, or None."""
-    return _index().get(name_or_loinc.strip().lower().replace(" ", "_"))
-
-
-def analyte(analyte_id: str) -> Analyte:
-    """The catalogued analyte with this id (KeyError for an unknown id: a programming error)."""
-    return load_catalogue().analytes[analyte_id]
+    return load_knowledge().analytes
 
 
 def canonical_unit_for(unit: str, entry: Analyte) -> str | None:

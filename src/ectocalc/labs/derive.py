@@ -6,12 +6,20 @@ Each value comes with a :class:`Derivation` naming its method and source.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime as DateTime
+from datetime import time as Time
+from datetime import timedelta as TimeDelta
+from typing import TYPE_CHECKING
 
 from ectocalc.errors import InputError
 from ectocalc.labs import equations as eq
-from ectocalc.labs.catalogue import analyte, flag_value
+from ectocalc.labs.catalogue import Catalogue, flag_value
 from ectocalc.model.assessment import Derivation, Derived, LabReport
-from ectocalc.model.case import Case
+from ectocalc.model.case import Case, LabResult
+from ectocalc.vocabulary import parse_ckd_stage
+
+if TYPE_CHECKING:
+    from ectocalc.knowledge import Knowledge
 
 KDIGO_2012 = "KDIGO 2012 CKD guideline (Kidney Int Suppl 2013;3:1-150), unchanged in KDIGO 2024"
 CORRECTED_CA_SOURCE = ("Albumin-corrected calcium, Ca + 0.8 x (4.0 - albumin g/dL) "
@@ -25,15 +33,18 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-def derive(case: Case, *, labs: Sequence[LabReport], on_dialysis: bool = False,
-           recorded_ckd_stage: str | None = None, kidney_damage_marker: bool = False,
-           acute_kidney_injury: bool = False) -> Derived:
+def derive(case: Case, *, knowledge: Knowledge, labs: Sequence[LabReport],
+           on_dialysis: bool = False, recorded_ckd_stage: str | None = None,
+           kidney_damage_marker: bool = False, acute_kidney_injury: bool = False,
+           kidney_transplant: bool = False) -> Derived:
     """Compute every derived index the case's labs allow.
 
     Parameters
     ----------
     case : Case
         The validated case.
+    knowledge : Knowledge
+        The knowledge bundle (its analyte catalogue gives units and limits).
     labs : sequence of LabReport
         The case's flagged lab reports (:func:`ectocalc.labs.results.report_labs`): calcium
         status is judged against the same ranges and flags.
@@ -45,7 +56,14 @@ def derive(case: Case, *, labs: Sequence[LabReport], on_dialysis: bool = False,
         A marker of kidney damage besides eGFR (e.g. a CKD diagnosis), so that G1/G2 count as CKD.
     acute_kidney_injury : bool
         Acute kidney injury in the history: without known CKD or dialysis, creatinine is not at
-        steady state, so no CKD stage is derived from the eGFR.
+        steady state, so no CKD stage is derived from the eGFR. A creatinine rise meeting the
+        KDIGO 2012 AKI criteria in the case's own results has the same effect, known CKD or not.
+    kidney_transplant : bool
+        A kidney transplant recipient (current): the GFR category carries the suffix T
+        (``G1T`` ... ``G5T``, KDIGO 2012), and the transplant counts as a kidney-damage marker.
+
+    Under 18 no CKD stage is given and CKD-EPI is not used: the bedside Schwartz equation
+    (CKiD 2009) gives the eGFR when ``patient.height_cm`` is known.
 
     Raises
     ------
@@ -54,37 +72,149 @@ def derive(case: Case, *, labs: Sequence[LabReport], on_dialysis: bool = False,
         equation) is missing.
     """
     out = Derived(on_dialysis=on_dialysis)
-    _calcium(case, {report.analyte: report for report in labs}, out)
-    _egfr(case, out)
-    _stages(case, out, recorded_ckd_stage=recorded_ckd_stage,
-            kidney_damage_marker=kidney_damage_marker,
+    cat = knowledge.analytes
+    _calcium(case, cat, {report.analyte: report for report in labs}, out)
+    _egfr(case, cat, out)
+    out.acute_kidney_injury = creatinine_aki(case, cat)
+    _stages(case, cat, out, recorded_ckd_stage=recorded_ckd_stage,
+            kidney_damage_marker=kidney_damage_marker or kidney_transplant,
             acute_kidney_injury=acute_kidney_injury)
-    _tmp_gfr(case, out)
+    if kidney_transplant and out.ckd_stage is not None and not out.on_dialysis:
+        out.ckd_stage += "T"
+        out.notes.append("Kidney transplant recipient: the GFR category carries the suffix T "
+                         "(KDIGO 2012); the post-transplant CKD-MBD care applies (KDIGO 2017 "
+                         "chapter 5).")
+    out.ckd_chronicity = _chronicity(case, cat, out, stated=kidney_damage_marker,
+                                     transplant=kidney_transplant)
+    if out.ckd_stage is not None and out.ckd_chronicity is None:
+        out.notes.append("Chronicity not established (a single eGFR, or reduced results less "
+                         "than 90 days apart): CKD needs abnormal kidney function or damage for "
+                         "more than 3 months (KDIGO 2012); the CKD-MBD certainty and the "
+                         "monitoring schedule wait for it.")
+    _tmp_gfr(case, cat, out)
+    _attach_input_refs(case, cat, out)
     return out
 
 
-def _si_factor(analyte_id: str) -> float:
+_UNIT_SUFFIXES = ("_mg_dl", "_g_dl", "_mg_l", "_mg_g")
+_INPUT_ALIASES = {"acr_mg_g": "urine_albumin_creatinine_ratio"}
+
+
+def _attach_input_refs(case: Case, cat: Catalogue, out: Derived) -> None:
+    """Point each derivation at the results it read: the latest result of each analyte named
+    by its ``inputs`` (``calcium_mg_dl`` is calcium), by input path and FHIR resource id."""
+    for derivation in out.basis:
+        refs: list[str] = []
+        for key in derivation.inputs:
+            analyte = _INPUT_ALIASES.get(key) or next(
+                (key.removesuffix(s) for s in _UNIT_SUFFIXES if key.endswith(s)), key)
+            result = case.latest(analyte) if analyte in cat.analytes else None
+            if result is not None:
+                refs += [r for r in (result.input_ref, result.resource_id) if r]
+        derivation.input_refs = list(dict.fromkeys(refs))
+
+
+def _when(case: Case, result: LabResult) -> DateTime | None:
+    """When a result was taken: its date-time, its date (00:00), else the case date."""
+    if result.taken_at is not None:
+        return result.taken_at
+    day = result.date or case.date
+    return None if day is None else DateTime.combine(day, Time.min)
+
+
+def creatinine_aki(case: Case, cat: Catalogue) -> str | None:
+    """Acute kidney injury by the KDIGO 2012 creatinine criteria (AKI guideline 2.1.1).
+
+    The latest creatinine against earlier ones: a rise of at least 0.3 mg/dL within 48 hours,
+    or to at least 1.5 times a value from the prior 7 days. Undated results are taken as of the
+    case date; results with dates but no times count as within 48 hours when at most 2 days
+    apart (the safe reading). Returns the evidence, or None.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> from ectocalc.knowledge import load_knowledge
+    >>> from ectocalc.labs.results import make_lab_result
+    >>> def cr(v, d=None):
+    ...     return make_lab_result(source="c", field="labs[0]", analyte_name="creatinine",
+    ...                            value=v, unit="mg/dL", date=d)
+    >>> case = Case(date=date(2026, 10, 3), labs=[cr(0.9, date(2026, 10, 1)), cr(2.6)])
+    >>> creatinine_aki(case, load_knowledge().analytes)
+    'creatinine 0.9 -> 2.6 mg/dL within 2 days (rise of at least 0.3 mg/dL within 48 h); an \
+undated result is taken as of the case date: confirm when it was measured'
+    """
+    unit = cat.analytes["creatinine"].canonical_unit
+    series = sorted(((when, r.canonical_value, r.date is None and r.taken_at is None)
+                     for r in case.labs
+                     if r.analyte == "creatinine" and r.canonical_unit == unit
+                     and (when := _when(case, r)) is not None), key=lambda wv: wv[0])
+    if len(series) < 2:
+        return None
+    last_when, last, last_undated = series[-1]
+    timed = all(r.taken_at is not None for r in case.labs if r.analyte == "creatinine")
+    for when, value, undated in series[:-1]:
+        gap = last_when - when
+        days = gap.days + gap.seconds / 86400
+        span = (f"{gap.total_seconds() / 3600:.0f} hours" if timed
+                else f"{gap.days} day{'s' if gap.days != 1 else ''}")
+        # An undated result is placed at the case date: say so, the timing is an assumption.
+        assumed = ("; an undated result is taken as of the case date: confirm when it was "
+                   "measured" if last_undated or undated else "")
+        if last - value >= 0.3 - 1e-9 and (gap <= TimeDelta(hours=48) if timed else days <= 2):
+            return (f"creatinine {value:g} -> {last:g} mg/dL within {span} "
+                    f"(rise of at least 0.3 mg/dL within 48 h){assumed}")
+        if last >= 1.5 * value - 1e-9 and days <= 7:
+            return (f"creatinine {value:g} -> {last:g} mg/dL within {span} "
+                    f"(at least 1.5 x baseline within 7 days){assumed}")
+    return None
+
+
+def _chronicity(case: Case, cat: Catalogue, out: Derived, *, stated: bool,
+                transplant: bool) -> str | None:
+    """Why reduced kidney function counts as chronic (KDIGO 2012: > 3 months), or None."""
+    if out.on_dialysis:
+        return "maintenance dialysis"
+    if transplant:
+        return "kidney transplant recipient"
+    if stated:
+        return "chronic kidney disease stated in the history"
+    patient = case.patient
+    if patient.age_years is None or patient.age_years < eq.ADULT_AGE_YEARS or patient.sex is None:
+        return None
+    unit = cat.analytes["creatinine"].canonical_unit
+    low = sorted((when, r.canonical_value) for r in case.labs
+                 if r.analyte == "creatinine" and r.canonical_unit == unit
+                 and (when := _when(case, r)) is not None
+                 and eq.egfr_ckd_epi_2021_creatinine(r.canonical_value, age_years=patient.age_years,
+                                                     sex=patient.sex) < 60)
+    if len(low) >= 2 and (low[-1][0] - low[0][0]).days >= 90:
+        return (f"eGFR below 60 on {low[0][0].date()} and {low[-1][0].date()}, "
+                f"{(low[-1][0] - low[0][0]).days} days apart (KDIGO 2012: more than 3 months)")
+    return None
+
+
+def _si_factor(cat: Catalogue, analyte_id: str) -> float:
     """Factor from the analyte's canonical unit to its SI unit (the catalogue's)."""
-    si = analyte(analyte_id).si
+    si = cat.analytes[analyte_id].si
     assert si is not None, f"{analyte_id} has an SI unit in analytes.yaml"
     return si.factor
 
 
-def _value(case: Case, analyte_id: str) -> float | None:
+def _value(case: Case, cat: Catalogue, analyte_id: str) -> float | None:
     result = case.latest(analyte_id)
-    if result is None or result.canonical_unit != analyte(analyte_id).canonical_unit:
+    if result is None or result.canonical_unit != cat.analytes[analyte_id].canonical_unit:
         return None
     return result.canonical_value
 
 
-def _calcium(case: Case, reports: dict[str, LabReport], out: Derived) -> None:
-    calcium, albumin = _value(case, "calcium"), _value(case, "albumin")
-    ionized, phosphate = _value(case, "ionized_calcium"), _value(case, "phosphate")
+def _calcium(case: Case, cat: Catalogue, reports: dict[str, LabReport], out: Derived) -> None:
+    calcium, albumin = _value(case, cat, "calcium"), _value(case, cat, "albumin")
+    ionized, phosphate = _value(case, cat, "ionized_calcium"), _value(case, cat, "phosphate")
     ca_for_product, product_basis = calcium, "total"
     if calcium is not None and albumin is not None:
         corrected = eq.corrected_calcium_mg_dl(calcium, albumin)
         out.corrected_calcium_mg_dl = round(corrected, 2)
-        out.corrected_calcium_mmol_l = round(corrected * _si_factor("calcium"), 3)
+        out.corrected_calcium_mmol_l = round(corrected * _si_factor(cat, "calcium"), 3)
         out.basis.append(Derivation(
             quantity="corrected_calcium_mg_dl", value=out.corrected_calcium_mg_dl, unit="mg/dL",
             method="Ca + 0.8 x (4.0 - albumin)", source=CORRECTED_CA_SOURCE,
@@ -102,7 +232,7 @@ def _calcium(case: Case, reports: dict[str, LabReport], out: Derived) -> None:
         out.calcium_basis = "albumin-corrected total calcium"
         out.calcium_status = flag_value(out.corrected_calcium_mg_dl,
                                         reports["calcium"].reference_range,
-                                        analyte("calcium").critical)
+                                        cat.analytes["calcium"].critical)
     elif calcium is not None:
         out.calcium_basis = "total calcium (no albumin to correct it)"
         out.calcium_status = reports["calcium"].flag
@@ -111,7 +241,7 @@ def _calcium(case: Case, reports: dict[str, LabReport], out: Derived) -> None:
         product = eq.calcium_phosphate_product(ca_for_product, phosphate)
         out.calcium_phosphate_product_mg2_dl2 = round(product, 1)
         out.calcium_phosphate_product_mmol2_l2 = round(
-            product * _si_factor("calcium") * _si_factor("phosphate"), 2)
+            product * _si_factor(cat, "calcium") * _si_factor(cat, "phosphate"), 2)
         out.basis.append(Derivation(
             quantity="calcium_phosphate_product_mg2_dl2",
             value=out.calcium_phosphate_product_mg2_dl2, unit="mg2/dL2",
@@ -121,8 +251,8 @@ def _calcium(case: Case, reports: dict[str, LabReport], out: Derived) -> None:
         ))
 
 
-def _egfr(case: Case, out: Derived) -> None:
-    creatinine, cystatin = _value(case, "creatinine"), _value(case, "cystatin_c")
+def _egfr(case: Case, cat: Catalogue, out: Derived) -> None:
+    creatinine, cystatin = _value(case, cat, "creatinine"), _value(case, cat, "cystatin_c")
     if creatinine is None and cystatin is None:
         return
     marker = "creatinine" if creatinine is not None else "cystatin C"
@@ -133,9 +263,7 @@ def _egfr(case: Case, out: Derived) -> None:
                          f"age is required for eGFR ({marker} is present)")
     age = patient.age_years
     if age < eq.ADULT_AGE_YEARS:
-        out.notes.append(f"eGFR not computed: the CKD-EPI equations are for adults (age >= 18); "
-                         f"the patient is {age:g} years old (a paediatric equation such as "
-                         f"CKiD U25 is not implemented).")
+        _egfr_child(case, creatinine, out)
         return
     if patient.sex is None:
         raise InputError(source, "patient.sex", f"sex is required for eGFR ({marker} is present)")
@@ -170,9 +298,32 @@ def _egfr(case: Case, out: Derived) -> None:
                          "dialysis; the value is shown for completeness only.")
 
 
-def _stages(case: Case, out: Derived, *, recorded_ckd_stage: str | None,
+def _egfr_child(case: Case, creatinine: float | None, out: Derived) -> None:
+    """Bedside Schwartz eGFR (CKiD 2009) for a child with a height; CKD-EPI is adult-only."""
+    age = case.patient.age_years
+    height = case.patient.height_cm
+    if age is None:  # called for a child: the age is known
+        return
+    if creatinine is None or height is None:
+        out.notes.append(f"eGFR not computed: CKD-EPI is for adults (age >= 18) and the patient "
+                         f"is {age:g} years old; the bedside Schwartz equation (CKiD 2009) needs "
+                         f"creatinine and patient.height_cm.")
+        return
+    value = eq.egfr_schwartz_bedside(creatinine, height_cm=height)
+    out.egfr_ml_min_1_73m2 = round(value, 2)
+    out.egfr_equation = eq.SCHWARTZ_BEDSIDE
+    out.egfr_by_equation = {eq.SCHWARTZ_BEDSIDE: round(value, 2)}
+    out.basis.append(Derivation(
+        quantity="egfr_ml_min_1_73m2", value=out.egfr_ml_min_1_73m2, unit="mL/min/1.73m2",
+        method="0.413 x height (cm) / creatinine (mg/dL)",
+        source=eq.EGFR_SOURCES[eq.SCHWARTZ_BEDSIDE],
+        inputs={"creatinine_mg_dl": _fmt(creatinine), "height_cm": _fmt(height),
+                "age_years": _fmt(age)}))
+
+
+def _stages(case: Case, cat: Catalogue, out: Derived, *, recorded_ckd_stage: str | None,
             kidney_damage_marker: bool, acute_kidney_injury: bool) -> None:
-    acr = _value(case, "urine_albumin_creatinine_ratio")
+    acr = _value(case, cat, "urine_albumin_creatinine_ratio")
     if acr is not None:
         out.albuminuria_stage = eq.albuminuria_category(acr)
         out.basis.append(Derivation(
@@ -183,11 +334,23 @@ def _stages(case: Case, out: Derived, *, recorded_ckd_stage: str | None,
     if out.on_dialysis:
         out.ckd_stage = "G5D"
         method = "maintenance dialysis in the history"
-    elif acute_kidney_injury and not kidney_damage_marker:
+    elif (case.patient.age_years is not None
+          and case.patient.age_years < eq.ADULT_AGE_YEARS):
+        out.notes.append("Under 18: no CKD stage is assigned here (adult KDIGO categories; "
+                         "paediatric nephrology stages children).")
+        return
+    elif out.acute_kidney_injury is not None or (acute_kidney_injury
+                                                 and not kidney_damage_marker):
+        if out.acute_kidney_injury is not None:
+            out.notes.append(f"Acute kidney injury (KDIGO 2012 AKI 2.1.1): "
+                             f"{out.acute_kidney_injury}.")
         if out.egfr_ml_min_1_73m2 is not None:
             out.notes.append("Acute kidney injury: creatinine is not at steady state, so the eGFR "
-                             "does not stage CKD (KDIGO 2012); no CKD stage is assigned.")
-        return
+                             "does not stage CKD (KDIGO 2012); no CKD stage is derived from it.")
+        if not (recorded_ckd_stage and out.acute_kidney_injury is not None):
+            return
+        out.ckd_stage = parse_ckd_stage(recorded_ckd_stage)
+        method = "CKD stage recorded in the history (eGFR not at steady state during AKI)"
     elif out.egfr_ml_min_1_73m2 is not None:
         category = eq.gfr_category(out.egfr_ml_min_1_73m2)
         if category in {"G1", "G2"} and not damage:
@@ -196,10 +359,8 @@ def _stages(case: Case, out: Derived, *, recorded_ckd_stage: str | None,
             return
         out.ckd_stage = category
         method = f"KDIGO GFR category of eGFR {out.egfr_ml_min_1_73m2:g}"
-        out.notes.append("A single eGFR does not establish chronicity: CKD needs abnormal "
-                         "kidney function or damage for more than 3 months (KDIGO 2012).")
     elif recorded_ckd_stage:
-        out.ckd_stage = _stage_name(recorded_ckd_stage)
+        out.ckd_stage = parse_ckd_stage(recorded_ckd_stage)
         method = "CKD stage recorded in the history (no creatinine or cystatin C to compute eGFR)"
         if recorded_ckd_stage.upper() == "3":
             # KDIGO split stage 3 into G3a and G3b; they share the 3.1.2 schedule.
@@ -211,33 +372,18 @@ def _stages(case: Case, out: Derived, *, recorded_ckd_stage: str | None,
                                 source=KDIGO_2012))
 
 
-def _stage_name(recorded: str) -> str:
-    """KDIGO name of a recorded stage (a bare stage 3 becomes G3a).
-
-    Examples
-    --------
-    >>> [_stage_name(s) for s in ("4", "3B", "3", "5D", "G2")]
-    ['G4', 'G3b', 'G3a', 'G5D', 'G2']
-    """
-    recorded = recorded.upper().removeprefix("G")
-    if recorded.endswith("D"):
-        return "G5D"
-    if recorded == "3":
-        return "G3a"
-    return "G" + recorded[0] + recorded[1:].lower()
-
-
-def _tmp_gfr(case: Case, out: Derived) -> None:
-    values = {name: _value(case, name) for name in
-              ("phosphate", "urine_phosphate", "creatinine", "urine_creatinine")}
-    if any(v is None for v in values.values()):
+def _tmp_gfr(case: Case, cat: Catalogue, out: Derived) -> None:
+    measured = {name: _value(case, cat, name) for name in
+                ("phosphate", "urine_phosphate", "creatinine", "urine_creatinine")}
+    values = {name: v for name, v in measured.items() if v is not None}
+    if len(values) < len(measured):
         return
     trp, tmp = eq.tubular_phosphate_reabsorption(
         serum_phosphate=values["phosphate"], urine_phosphate=values["urine_phosphate"],
         serum_creatinine=values["creatinine"], urine_creatinine=values["urine_creatinine"])
     out.tubular_phosphate_reabsorption = round(trp, 3)
     out.tmp_gfr_mg_dl = round(tmp, 2)
-    out.tmp_gfr_mmol_l = round(tmp * _si_factor("phosphate"), 3)
+    out.tmp_gfr_mmol_l = round(tmp * _si_factor(cat, "phosphate"), 3)
     out.basis.append(Derivation(
         quantity="tmp_gfr_mg_dl", value=out.tmp_gfr_mg_dl, unit="mg/dL",
         method="TRP = 1 - (Up/Pp)(Pcr/Ucr); TmP/GFR = TRP x Pp if TRP <= 0.86 else "

@@ -6,18 +6,19 @@ Each function states its source; the tests check the published check values
 
 from __future__ import annotations
 
-from typing import Literal
-
-Sex = Literal["female", "male"]
+from ectocalc.vocabulary import Sex
 
 CKD_EPI_2021_CR = "CKD-EPI 2021 creatinine"
 CKD_EPI_2012_CYS = "CKD-EPI 2012 cystatin C"
 CKD_EPI_2021_CR_CYS = "CKD-EPI 2021 creatinine-cystatin C"
+SCHWARTZ_BEDSIDE = "Bedside Schwartz (CKiD 2009)"
 
 EGFR_SOURCES = {
     CKD_EPI_2021_CR: "Inker LA et al. N Engl J Med 2021;385:1737-49 (race-free creatinine)",
     CKD_EPI_2012_CYS: "Inker LA et al. N Engl J Med 2012;367:20-9 (cystatin C equation)",
     CKD_EPI_2021_CR_CYS: "Inker LA et al. N Engl J Med 2021;385:1737-49 (creatinine-cystatin C)",
+    SCHWARTZ_BEDSIDE: "Schwartz GJ et al. J Am Soc Nephrol 2009;20:629-37 (CKiD bedside, "
+                      "children; enzymatic creatinine)",
 }
 ADULT_AGE_YEARS = 18.0
 
@@ -62,7 +63,7 @@ def egfr_ckd_epi_2021_creatinine(creatinine_mg_dl: float, *, age_years: float, s
     _check_adult(age_years)
     kappa, alpha = (0.7, -0.241) if sex == "female" else (0.9, -0.302)
     ratio = creatinine_mg_dl / kappa
-    egfr = 142 * min(ratio, 1) ** alpha * max(ratio, 1) ** -1.200 * 0.9938**age_years
+    egfr: float = 142 * min(ratio, 1) ** alpha * max(ratio, 1) ** -1.200 * 0.9938**age_years
     return egfr * 1.012 if sex == "female" else egfr
 
 
@@ -76,7 +77,7 @@ def egfr_ckd_epi_2012_cystatin(cystatin_mg_l: float, *, age_years: float, sex: S
     """
     _check_adult(age_years)
     ratio = cystatin_mg_l / 0.8
-    egfr = 133 * min(ratio, 1) ** -0.499 * max(ratio, 1) ** -1.328 * 0.996**age_years
+    egfr: float = 133 * min(ratio, 1) ** -0.499 * max(ratio, 1) ** -1.328 * 0.996**age_years
     return egfr * 0.932 if sex == "female" else egfr
 
 
@@ -94,9 +95,27 @@ def egfr_ckd_epi_2021_creatinine_cystatin(
     kappa, alpha = (0.7, -0.219) if sex == "female" else (0.9, -0.144)
     cr = creatinine_mg_dl / kappa
     cys = cystatin_mg_l / 0.8
-    egfr = (135 * min(cr, 1) ** alpha * max(cr, 1) ** -0.544
+    egfr: float = (135 * min(cr, 1) ** alpha * max(cr, 1) ** -0.544
             * min(cys, 1) ** -0.323 * max(cys, 1) ** -0.778 * 0.9961**age_years)
     return egfr * 0.963 if sex == "female" else egfr
+
+
+def egfr_schwartz_bedside(creatinine_mg_dl: float, *, height_cm: float) -> float:
+    """Bedside Schwartz eGFR for children, ``0.413 × height (cm) / creatinine (mg/dL)``.
+
+    Schwartz et al., J Am Soc Nephrol 2009;20:629 (CKiD); mL/min/1.73 m²; for ages 1-17 with an
+    IDMS-traceable (enzymatic) creatinine.
+
+    Examples
+    --------
+    >>> round(egfr_schwartz_bedside(0.5, height_cm=132), 2)
+    109.03
+    >>> round(egfr_schwartz_bedside(1.0, height_cm=150), 2)
+    61.95
+    """
+    if creatinine_mg_dl <= 0 or height_cm <= 0:
+        raise ValueError("creatinine and height must be positive")
+    return 0.413 * height_cm / creatinine_mg_dl
 
 
 def gfr_category(egfr: float) -> str:

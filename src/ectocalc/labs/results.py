@@ -9,19 +9,23 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from datetime import date as Date
+from datetime import datetime as DateTime
+from typing import TYPE_CHECKING
 
 from ectocalc.errors import InputError
 from ectocalc.labs.catalogue import (
     Analyte,
-    analyte,
+    Catalogue,
     convert,
-    find_analyte,
+    default_catalogue,
     flag_value,
     kept_unit,
-    load_catalogue,
 )
 from ectocalc.model.assessment import Alert, LabReport
 from ectocalc.model.case import Case, LabResult
+
+if TYPE_CHECKING:
+    from ectocalc.knowledge import Knowledge
 
 
 def make_lab_result(
@@ -34,7 +38,11 @@ def make_lab_result(
     loinc: str | None = None,
     date: Date | None = None,
     reference_range: tuple[float, float] | None = None,
+    taken_at: DateTime | None = None,
     field_names: dict[str, str] | None = None,
+    comparator: str | None = None,
+    catalogue: Catalogue | None = None,
+    resource_id: str | None = None,
 ) -> LabResult:
     """Resolve the analyte, check the value and convert it to the canonical unit.
 
@@ -53,7 +61,7 @@ def make_lab_result(
     def at(key: str) -> str:
         return (field_names or {}).get(key, f"{field}.{key}")
 
-    entry = _resolve(source, at, analyte_name, loinc)
+    entry = _resolve(catalogue or default_catalogue(), source, at, analyte_name, loinc)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InputError(source, at("value"), f"value must be a finite number, got {value!r}")
     if unit is None:
@@ -76,20 +84,23 @@ def make_lab_result(
     if reference_range is not None:
         if not all(math.isfinite(x) for x in reference_range):
             raise InputError(source, at("reference_range"), "bounds must be finite numbers")
-        lo, hi = (convert(float(x), unit, entry) for x in reference_range)
+        # 4 significant digits, the precision of the unit factors: 0.80725 mmol/L of
+        # phosphate is shown as 2.5 mg/dL, not 2.50005.
+        lo, hi = (float(f"{convert(float(x), unit, entry):.4g}") for x in reference_range)
         if lo > hi:
             raise InputError(source, at("reference_range"), "low bound is above high bound")
         converted_range = (lo, hi)
     return LabResult(
         analyte=entry.id, value=float(value), unit=unit, canonical_value=canonical,
         canonical_unit=canonical_unit, loinc=loinc, date=date, reference_range=converted_range,
+        comparator=comparator, taken_at=taken_at, input_ref=field, resource_id=resource_id,
     )
 
 
-def _resolve(source: str, at: Callable[[str], str], name: str | None,
+def _resolve(catalogue: Catalogue, source: str, at: Callable[[str], str], name: str | None,
              loinc: str | None) -> Analyte:
-    by_name = find_analyte(name) if name else None
-    by_loinc = find_analyte(loinc) if loinc else None
+    by_name = catalogue.find(name) if name else None
+    by_loinc = catalogue.find(loinc) if loinc else None
     if name and by_name is None:
         raise InputError(source, at("analyte"), f"unknown analyte '{name}'")
     if loinc and by_loinc is None:
@@ -102,23 +113,32 @@ def _resolve(source: str, at: Callable[[str], str], name: str | None,
     return found
 
 
-def report_labs(case: Case) -> list[LabReport]:
+def report_labs(case: Case, *, knowledge: Knowledge) -> list[LabReport]:
     """One report per analyte (its latest result), flagged against the range that applies.
 
-    A laboratory-supplied range wins over the catalogue's typical adult interval.
+    A laboratory-supplied range wins over the catalogue's interval; under 18 the catalogue's
+    age-partitioned (paediatric) interval applies, else the typical adult one. An undated result
+    is current (as of the case date): it is never dropped in favour of an older dated one.
     """
-    catalogue = load_catalogue()
+    catalogue = knowledge.analytes
     reports = []
     for analyte_id in catalogue.analytes:
         result = case.latest(analyte_id)
         if result is None:
             continue
-        entry = analyte(analyte_id)
+        entry = catalogue.analytes[analyte_id]
         own_unit = result.canonical_unit != entry.canonical_unit  # assay unit kept as given
         if result.reference_range is not None:
             reference, origin = result.reference_range, "laboratory"
         elif own_unit:
             reference, origin = None, "none: assay-specific unit"
+        elif (partition := entry.age_partition(case.patient.sex,
+                                                case.patient.age_years)) is not None:
+            # Children: the age- (and sex-) partitioned interval, never the adult one.
+            assert entry.reference_by_age is not None
+            reference = partition.range
+            origin = (f"{entry.reference_by_age.source}, age {partition.age[0]:g}-"
+                      f"{partition.age[1]:g} y" + (f" {partition.sex}" if partition.sex else ""))
         else:
             reference = entry.reference_for(case.patient.sex)
             origin = catalogue.sources["typical"]
@@ -136,18 +156,21 @@ def report_labs(case: Case) -> list[LabReport]:
             reference_source=origin,
             flag=flag_value(result.canonical_value, reference,
                             None if own_unit else entry.critical),
-            date=result.date, loinc=result.loinc,
+            date=result.date, loinc=result.loinc, comparator=result.comparator,
+            input_ref=result.input_ref, resource_id=result.resource_id,
         ))
     return reports
 
 
-def lab_alerts(reports: Iterable[LabReport]) -> list[Alert]:
+def lab_alerts(reports: Iterable[LabReport], *, knowledge: Knowledge) -> list[Alert]:
     """Alerts for critical values and for implausible (possible but unusual) values."""
-    sources = load_catalogue().sources
+    sources = knowledge.analytes.sources
     alerts = []
     for report in reports:
-        entry = analyte(report.analyte)
-        shown = f"{report.label} {report.value:g} {report.unit}".rstrip()
+        entry = knowledge.analytes.analytes[report.analyte]
+        value = (f"{report.comparator} {report.value:g}" if report.comparator
+                 else f"{report.value:g}")
+        shown = f"{report.label} {value} {report.unit}".rstrip()
         if report.flag.startswith("critical"):
             alerts.append(Alert(
                 id=f"critical_{report.analyte}", severity="critical",
@@ -163,4 +186,43 @@ def lab_alerts(reports: Iterable[LabReport]) -> list[Alert]:
                         f"({low:g}–{high:g} {entry.canonical_unit}): check unit and sample",
                 source=sources["limits"],
             ))
+    return alerts
+
+
+def lab_conflicts(case: Case, *, knowledge: Knowledge) -> list[Alert]:
+    """A visible warning for each analyte with different values for the same moment.
+
+    Undated results are taken as of the case date (contract section 2). The assessment uses the
+    last one given (:meth:`Case.latest`); the warning says so, so the choice is never silent.
+
+    Examples
+    --------
+    >>> from ectocalc.knowledge import load_knowledge
+    >>> kb = load_knowledge()
+    >>> lab = lambda v: make_lab_result(source="c", field="labs[0]", analyte_name="phosphate",
+    ...                                 value=v, unit="mg/dL", date=Date(2026, 9, 1))
+    >>> [a.id for a in lab_conflicts(Case(labs=[lab(3.1), lab(6.2)]), knowledge=kb)]
+    ['lab_conflict']
+    >>> lab_conflicts(Case(labs=[lab(3.1), lab(3.1)]), knowledge=kb)
+    []
+    """
+    by_moment: dict[tuple[str, Date | None], list[LabResult]] = {}
+    for result in case.labs:
+        when = result.taken_at or result.date or case.date
+        by_moment.setdefault((result.analyte, when), []).append(result)
+    alerts = []
+    for (analyte_id, when), results in by_moment.items():
+        values = list(dict.fromkeys(round(r.canonical_value, 4) for r in results))
+        if len(values) < 2:
+            continue
+        entry = knowledge.analytes.analytes[analyte_id]
+        shown = ", ".join(f"{v:g}" for v in values)
+        moment = f"for {when}" if when is not None else "without a date"
+        alerts.append(Alert(
+            id="lab_conflict", severity="warning",
+            message=f"{entry.label}: different results {moment} ({shown} "
+                    f"{entry.canonical_unit}); the last one given ({values[-1]:g}) is used: "
+                    "confirm with the laboratory",
+            source="ectocalc input check (contract section 2: undated results take the case date)",
+        ))
     return alerts

@@ -10,9 +10,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ectocalc.model.scales import Scales
 from ectocalc.model.scan import ScanResult
+from ectocalc.vocabulary import Confidence, LabFlag
 
-Flag = Literal["normal", "low", "high", "critical_low", "critical_high"]
+Flag = LabFlag
 Severity = Literal["info", "warning", "critical"]
 
 
@@ -29,6 +31,8 @@ class Derivation(_Out):
     method: str
     source: str
     inputs: dict[str, str] = Field(default_factory=dict)
+    input_refs: list[str] = Field(default_factory=list)
+    """Where the lab results it read came from (``labs[2]``, a FHIR ``Observation/…`` id)."""
 
 
 class Derived(_Out):
@@ -49,6 +53,11 @@ class Derived(_Out):
     tmp_gfr_mg_dl: float | None = None
     tmp_gfr_mmol_l: float | None = None
     on_dialysis: bool = False
+    acute_kidney_injury: str | None = None
+    """Acute kidney injury by the KDIGO 2012 creatinine criteria, with the values (or None)."""
+    ckd_chronicity: str | None = None
+    """Why reduced kidney function counts as chronic (> 3 months, KDIGO 2012), or None when
+    not established (a single eGFR): the CKD-MBD certainty and monitoring follow it."""
     basis: list[Derivation] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
@@ -70,6 +79,12 @@ class LabReport(_Out):
     flag: Flag
     date: Date | None = None
     loinc: str | None = None
+    comparator: Literal["<", "<=", ">=", ">"] | None = None
+    """The value is a bound as the laboratory reported it (``<`` 3 pg/mL), never dropped."""
+    input_ref: str | None = None
+    """The input result reported (``labs[2]``; a FHIR Bundle ``entry[5]``)."""
+    resource_id: str | None = None
+    """Its FHIR resource id, when read from a Bundle."""
 
 
 class MechanismScore(_Out):
@@ -82,7 +97,7 @@ class MechanismScore(_Out):
 
 class Mechanism(_Out):
     primary: str | None = None
-    confidence: Literal["high", "moderate", "low"] | None = None
+    confidence: Confidence | None = None
     differential: list[MechanismScore] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
@@ -167,6 +182,16 @@ class Assessment(_Out):
     """Serum supersaturation (see :mod:`ectocalc.chemistry`), or None when inputs are missing."""
     imaging: list[ScanResult] = Field(default_factory=list)
     alerts: list[Alert] = Field(default_factory=list)
+    scales: Scales = Field(default_factory=Scales)
+    """Clinical scales (MESA, CAC-DRS, aortic valve calcium, AAC-24, Adragão): see
+    :mod:`ectocalc.scales`."""
+    skipped_inputs: list[str] = Field(default_factory=list)
+    """Inputs not used, and why (e.g. a FHIR Observation outside the analyte catalogue)."""
     disclaimer: str
     knowledge_version: str
+    """The knowledge bundle: schema version + hash of every file (:mod:`ectocalc.knowledge`)."""
     ectocalc_version: str
+    as_of: Date | None = None
+    """The assessment reflects what was known on this date (results dated later left out)."""
+    input_digest: str | None = None
+    """``sha256:`` of the case as canonical JSON: the same input always gives the same digest."""

@@ -7,18 +7,35 @@ carries its value converted to the analyte's canonical unit.
 from __future__ import annotations
 
 from datetime import date as Date
-from typing import Literal
+from datetime import datetime as DateTime
+from datetime import time as Time
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-Sex = Literal["female", "male"]
-CalcificationType = Literal["vascular", "periarticular", "cutaneous", "visceral", "soft_tissue"]
-Pain = Literal["none", "mild", "moderate", "severe"]
-Modality = Literal["xray", "ct", "ultrasound", "echocardiogram", "mri", "exam"]
+from ectocalc.vocabulary import CalcificationType, Modality, Pain, Sex
+
 CodeSystem = Literal["icd10cm", "snomed"]
 Zygosity = Literal["monoallelic", "heterozygous", "biallelic", "homozygous",
                    "compound_heterozygous", "hemizygous"]
 VariantClass = Literal["pathogenic", "likely_pathogenic", "vus", "likely_benign", "benign"]
+
+
+def _not_bool(value: object) -> object:
+    """Refuse ``true``/``false`` where a number belongs (pydantic would read 1 and 0)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_not_bool)]
+Count = Annotated[int, BeforeValidator(_not_bool)]
+Comparator = Literal["<", "<=", ">=", ">"]
+
+
+MAX_TEXT = 10_000
+"""Longest free text accepted in one field (characters): a history item is a line or a paragraph,
+not a document; longer input is refused (a whole record belongs in the patient record)."""
 
 
 class _Strict(BaseModel):
@@ -38,13 +55,13 @@ class Patient(_Strict):
 
     id: str | None = Field(default=None, min_length=1, max_length=200)
     """The patient's identifier (MRN, FHIR ``Patient.identifier``): links the record."""
-    age_years: float | None = Field(default=None, ge=0, le=130)
+    age_years: Number | None = Field(default=None, ge=0, le=130)
     sex: Sex | None = None
     birth_date: Date | None = None
     date: Date | None = None
     pregnant: bool | None = None
-    gestation_weeks: float | None = Field(default=None, ge=0, le=45)
-    height_cm: float | None = Field(default=None, gt=20, le=250)
+    gestation_weeks: Number | None = Field(default=None, ge=0, le=45)
+    height_cm: Number | None = Field(default=None, gt=20, le=250)
     race_ethnicity: RaceEthnicity | None = None
 
     @model_validator(mode="after")
@@ -55,6 +72,8 @@ class Patient(_Strict):
             if self.date < self.birth_date:
                 raise ValueError("date is before birth_date")
             days = (self.date - self.birth_date).days
+            if days / 365.2425 > 130:
+                raise ValueError("birth_date is more than 130 years before date")
             object.__setattr__(self, "age_years", round(days / 365.2425, 2))
         return self
 
@@ -71,16 +90,35 @@ class LabResult(_Strict):
     date: Date | None = None
     reference_range: tuple[float, float] | None = None
     """Laboratory-supplied range, converted to the canonical unit."""
+    comparator: Comparator | None = None
+    """The value is a bound (FHIR ``Quantity.comparator``): ``<`` 3 means below 3."""
+    taken_at: DateTime | None = None
+    """Date and time of the sample when the input gave a time of day (UTC, naive)."""
+    input_ref: str | None = None
+    """Where in the input this came from (``labs[2]``, ``entry[5]``): evidence points back."""
+    resource_id: str | None = None
+    """The FHIR resource id (``Observation/…``, ``Condition/…``) when read from a Bundle."""
+
+    @property
+    def moment(self) -> tuple[Date, DateTime] | None:
+        """Sort key in time (``None`` when undated): the date, then the time if known."""
+        if self.date is None:
+            return None
+        return self.date, self.taken_at or DateTime.combine(self.date, Time.min)
 
 
 class CodedText(_Strict):
     """A history item: free text and/or a code."""
 
-    text: str | None = None
+    text: str | None = Field(default=None, max_length=MAX_TEXT)
     code: str | None = None
     system: CodeSystem | None = None
     present: bool = True
     """False for a refuted or entered-in-error record (FHIR verificationStatus)."""
+    input_ref: str | None = None
+    """Where in the input this came from (``labs[2]``, ``entry[5]``): evidence points back."""
+    resource_id: str | None = None
+    """The FHIR resource id (``Observation/…``, ``Condition/…``) when read from a Bundle."""
 
     @model_validator(mode="after")
     def _needs_text_or_code(self) -> CodedText:
@@ -109,10 +147,10 @@ class GeneticFinding(_Strict):
 class Finding(_Strict):
     """An observed calcification or related sign."""
 
-    site: str = Field(min_length=1)
+    site: str = Field(min_length=1, max_length=MAX_TEXT)
     body_site_code: str | None = None
     type: CalcificationType | None = None
-    size_mm: float | None = Field(default=None, gt=0, le=1000)
+    size_mm: Number | None = Field(default=None, gt=0, le=1000)
     pain: Pain | None = None
     functional_limitation: bool | None = None
     ulcerated: bool | None = None
@@ -121,14 +159,14 @@ class Finding(_Strict):
     conservative_treatment_failed: bool | None = None
     origin: Literal["reported", "ct"] = "reported"
     """``ct`` for lesions found by ``ectocalc scan`` on a scan listed in the case."""
-    agatston: float | None = Field(default=None, ge=0)
-    volume_mm3: float | None = Field(default=None, ge=0)
-    mass_mg: float | None = Field(default=None, ge=0)
-    vessels: int | None = Field(default=None, ge=0, le=4)
+    agatston: Number | None = Field(default=None, ge=0)
+    volume_mm3: Number | None = Field(default=None, ge=0)
+    mass_mg: Number | None = Field(default=None, ge=0)
+    vessels: Count | None = Field(default=None, ge=0, le=4)
     """Coronary vessels with calcium (LM, LAD, LCx, RCA) for CAC-DRS N."""
-    kauppila: dict[Literal["L1", "L2", "L3", "L4"], tuple[int, int]] | None = None
+    kauppila: dict[Literal["L1", "L2", "L3", "L4"], tuple[Count, Count]] | None = None
     """Kauppila AAC-24: per lumbar level [anterior, posterior] wall, 0-3 each."""
-    adragao: dict[Literal["pelvis", "hands"], tuple[int, ...]] | None = None
+    adragao: dict[Literal["pelvis", "hands"], tuple[Count, ...]] | None = None
     """Adragão score: per radiograph the 0/1 quadrant or section readings."""
 
 
@@ -136,14 +174,19 @@ class RiskFactors(_Strict):
     """Cardiovascular risk factors for the scales (contract §2 additions)."""
 
     smoking: Smoking | None = None
-    systolic_bp_mmhg: float | None = Field(default=None, ge=50, le=300)
+    systolic_bp_mmhg: Number | None = Field(default=None, ge=50, le=300)
     family_history_chd: bool | None = None
     diabetes: bool | None = None
 
 
 class ScanRef(_Strict):
+    """A CT listed in a case: quantified and joined to the assessment (paths relative to the
+    case file; ``anatomy``/``anatomy_names`` as ``ectocalc scan --anatomy/--anatomy-names``)."""
+
     path: str
     date: Date | None = None
+    anatomy: str | None = None
+    anatomy_names: str | None = None
 
 
 class Case(_Strict):
@@ -162,9 +205,12 @@ class Case(_Strict):
     scans: list[ScanRef] = Field(default_factory=list)
     source: str | None = None
     """Where the case was read from (for messages)."""
+    skipped: list[str] = Field(default_factory=list)
+    """Inputs the loader did not use, and why (e.g. a FHIR Observation outside the catalogue)."""
 
     def latest(self, analyte: str) -> LabResult | None:
-        """The most recent result for ``analyte`` (by date; the last given when undated).
+        """The most recent result for ``analyte`` (by date and time; an undated result is current,
+        i.e. as of the case date, and the last given wins among equals).
 
         Examples
         --------
@@ -178,4 +224,6 @@ class Case(_Strict):
         results = [(i, r) for i, r in enumerate(self.labs) if r.analyte == analyte]
         if not results:
             return None
-        return max(results, key=lambda ir: (ir[1].date or Date.min, ir[0]))[1]
+        return max(results, key=lambda ir: (ir[1].moment is None, ir[1].moment or (Date.min,
+                                                                                DateTime.min),
+                                            ir[0]))[1]

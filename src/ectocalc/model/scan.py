@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import date as Date
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ectocalc.model.case import CalcificationType
+from ectocalc.model.scales import ScanScales
+from ectocalc.vocabulary import CalcificationType
+
+TYPE_ORDER: tuple[str, ...] = get_args(CalcificationType)
+"""The calcification types (contract section 3) in reporting order: ``by_type`` keys, SEG
+segments, overlay legends."""
 
 
 class Lesion(BaseModel):
@@ -67,3 +72,6 @@ class ScanResult(BaseModel):
     """The same scan under other conventions (``--convention a,b`` or ``all``), primary first."""
     study_date: Date | None = None
     """When the CT was acquired (the case's ``scans[].date``, else the DICOM StudyDate)."""
+    scales: ScanScales | None = None
+    """CAC-DRS and aortic-valve categories, when coronary or valve lesions are typed
+    (:func:`ectocalc.scales.scan_scales`)."""

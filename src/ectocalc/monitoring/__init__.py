@@ -2,56 +2,35 @@
 
 Examples
 --------
->>> [(m.test, m.interval_months) for m in monitoring_plan("G4")][:2]
+>>> from ectocalc.knowledge import load_knowledge
+>>> kb = load_knowledge()
+>>> [(m.test, m.interval_months) for m in monitoring_plan("G4", knowledge=kb)][:2]
 [('serum_calcium', (3.0, 6.0)), ('serum_phosphate', (3.0, 6.0))]
->>> monitoring_plan("G2")
+>>> monitoring_plan("G2", knowledge=kb)
 []
 """
 
 from __future__ import annotations
 
-from functools import cache
-from importlib.resources import files
-
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from typing import TYPE_CHECKING
 
 from ectocalc.model.assessment import MonitoringItem
 
-
-class _Item(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    test: str
-    interval_months: tuple[float, float] | None
-    recommendation: str
-    reason: str
+if TYPE_CHECKING:
+    from ectocalc.knowledge import Knowledge
 
 
-class _Schedule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    stages: list[str]
-    items: list[_Item]
+def monitoring_plan(ckd_stage: str | None, *, knowledge: Knowledge) -> list[MonitoringItem]:
+    """The KDIGO 2017 monitoring intervals for an adult at this CKD stage (G3a and worse).
 
-
-class _Schedules(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    schedules: list[_Schedule]
-    all_stages: list[_Item]
-    notes: list[str]
-
-
-@cache
-def _schedules() -> _Schedules:
-    text = files("ectocalc.knowledge").joinpath("data", "monitoring.yaml").read_text()
-    try:
-        return _Schedules.model_validate(yaml.safe_load(text))
-    except ValidationError as error:
-        raise RuntimeError(f"ectocalc monitoring schedule is invalid: {error}") from error
-
-
-def monitoring_plan(ckd_stage: str | None) -> list[MonitoringItem]:
-    """The KDIGO 2017 monitoring intervals for an adult at this CKD stage (G3a and worse)."""
-    data = _schedules()
+    Parameters
+    ----------
+    ckd_stage : str or None
+        The KDIGO stage (``G3a`` … ``G5D``); stages without a schedule give an empty plan.
+    knowledge : Knowledge
+        The knowledge bundle (its ``monitoring`` schedules).
+    """
+    data = knowledge.monitoring
     schedule = next((s for s in data.schedules if ckd_stage in s.stages), None)
     if schedule is None:
         return []
@@ -62,6 +41,9 @@ def monitoring_plan(ckd_stage: str | None) -> list[MonitoringItem]:
     ]
 
 
-def monitoring_notes() -> list[str]:
+def monitoring_notes(*, knowledge: Knowledge) -> list[str]:
     """General notes that go with any schedule."""
-    return list(_schedules().notes)
+    return list(knowledge.monitoring.notes)
+
+
+__all__ = ["monitoring_notes", "monitoring_plan"]

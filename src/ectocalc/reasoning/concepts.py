@@ -7,18 +7,21 @@ lexicon in ``knowledge/data/concepts.yaml``. A mention preceded in its clause by
 Examples
 --------
 >>> from ectocalc.model import Case, Condition
+>>> from ectocalc.knowledge import load_knowledge
 >>> case = Case(conditions=[Condition(text="ESRD on HD"), Condition(text="no history of diabetes")])
->>> sorted(c.id for c in recognise(case) if c.present)
+>>> sorted(c.id for c in recognise(case, knowledge=load_knowledge()) if c.present)
 ['chronic_kidney_disease', 'dialysis']
 """
 
 from __future__ import annotations
 
+import bisect
 import re
+import sys
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import lru_cache
 
-from ectocalc.knowledge import load_knowledge
+from ectocalc.knowledge import Knowledge
 from ectocalc.knowledge.schema import ConceptEntry, ConceptKind
 from ectocalc.model.case import Case
 
@@ -35,6 +38,17 @@ _HISTORY_KINDS: tuple[ConceptKind, ...] = ("condition", "medication", "procedure
 _HEDGE = re.compile(r"\b(suspected|suspicion of|possible|probable|likely|presumed|query|"
                     r"questionable|cannot exclude|consider)\b")
 _CLAUSE_BREAK = re.compile(r"[.;:,]|\bbut\b|\bhowever\b|\bexcept\b")
+# Cues that make a mention history rather than a current state: before it in the clause ("h/o",
+# "s/p", "former") or after it in the sentence ("resolved", an ended date range "2016-2024").
+# A concept whose past still matters (``past_counts``: an injury, radiotherapy, surgery, a
+# lifelong disease) stays present; a state (dialysis, a treated disease, a drug) does not.
+_PAST_BEFORE = re.compile(r"(?<![\w/])(h/o|hx of|history of|s/p|status post|former|formerly|"
+                          r"previous|previously|prior|past|ex-)(?![\w/])")
+_PAST_AFTER = re.compile(r"\b(resolved|in remission|stopped|discontinued|ceased|ended|"
+                         r"(?:19|20)\d\d\s*(?:-|\u2013|to)\s*(?:19|20)\d\d)\b")
+# ...unless the sentence says it goes on ("history of ESRD on HD since 2015", "to present").
+_CURRENT_AFTER = re.compile(r"\b(since|ongoing|currently|current|still|to date|present|now on)\b")
+_SENTENCE_END = re.compile(r"[.;]")
 
 
 @dataclass(frozen=True)
@@ -52,64 +66,156 @@ class Mention:
     attributes: dict[str, str] = field(default_factory=dict)
 
 
-def _term_pattern(term: str) -> re.Pattern[str]:
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class _Term:
+    """A compiled lexicon term and the words a text must contain for it to match."""
+
+    pattern: re.Pattern[str]
+    words: frozenset[str] | None
+    """Every ``\\w+`` run of a plain term is a whole word of any text it matches (the pattern is
+    bounded by non-word characters), so a text lacking one cannot match; None for a regular
+    expression (always tried)."""
+
+
+def _term(term: str) -> _Term:
     if term.startswith("re:"):
-        return re.compile(term[3:], re.IGNORECASE)
+        return _Term(re.compile(term[3:], re.IGNORECASE), None)
     words = r"\s+".join(re.escape(w) for w in term.lower().split())
-    return re.compile(rf"(?<![\w-]){words}(?![\w-])", re.IGNORECASE)
+    return _Term(re.compile(rf"(?<![\w-]){words}(?![\w-])", re.IGNORECASE),
+                 frozenset(_WORD.findall(term.lower())))
 
 
-@cache
-def _compiled() -> list[tuple[ConceptEntry, list[re.Pattern[str]]]]:
-    return [(entry, [_term_pattern(t) for t in entry.terms])
-            for entry in load_knowledge().lexicon.concepts]
+@dataclass(frozen=True)
+class _Lexicon:
+    """The lexicon compiled once per knowledge bundle, indexed by one word of each plain term."""
+
+    entries: tuple[tuple[ConceptEntry, tuple[_Term, ...]], ...]
+    always: tuple[tuple[int, int], ...]
+    """(entry, term) positions of the regular expressions: tried on every text."""
+    by_word: dict[str, tuple[tuple[int, int], ...]]
+    """Longest word of each plain term -> its (entry, term) positions."""
+    icd10cm: tuple[tuple[ConceptEntry, tuple[str, ...]], ...]
+    """Each entry with its ICD-10-CM prefixes normalised (no dot, upper case)."""
+
+    def candidates(self, words: frozenset[str]) -> dict[int, list[_Term]]:
+        """Per entry, in lexicon order, the terms a text with these words may match."""
+        found = set(self.always)
+        for word in words & self.by_word.keys():
+            found.update(pos for pos in self.by_word[word]
+                         if self.entries[pos[0]][1][pos[1]].words <= words)  # type: ignore[operator]
+        grouped: dict[int, list[_Term]] = {}
+        for entry, term in sorted(found):
+            grouped.setdefault(entry, []).append(self.entries[entry][1][term])
+        return grouped
+
+
+@lru_cache(maxsize=8)
+def _compiled(knowledge: Knowledge) -> _Lexicon:
+    entries = tuple((entry, tuple(_term(t) for t in entry.terms))
+                    for entry in knowledge.lexicon.concepts)
+    always: list[tuple[int, int]] = []
+    by_word: dict[str, tuple[tuple[int, int], ...]] = {}
+    for e, (_, terms) in enumerate(entries):
+        for t, term in enumerate(terms):
+            if term.words:
+                key = max(sorted(term.words), key=len)
+                by_word[key] = (*by_word.get(key, ()), (e, t))
+            else:
+                always.append((e, t))
+    icd10cm = tuple((entry, tuple(_normalise_icd(p) for p in entry.icd10cm))
+                    for entry in knowledge.lexicon.concepts)
+    return _Lexicon(entries, tuple(always), by_word, icd10cm)
+
+
+class _Context:
+    """Where the clause breaks and the context cues of one (lower-cased) text are.
+
+    Each cue is searched once over the whole text, so judging a mention costs a binary search,
+    not a scan of the text before it: recognition stays linear in the length of the text.
+    """
+
+    def __init__(self, lowered: str) -> None:
+        self.breaks = [m.end() for m in _CLAUSE_BREAK.finditer(lowered)]
+        self.stops = [m.start() for m in _SENTENCE_END.finditer(lowered)]
+        self.cues = {name: [(m.start(), m.end()) for m in cue.finditer(lowered)]
+                     for name, cue in (("negation", _NEGATION), ("family", _FAMILY),
+                                       ("hedge", _HEDGE), ("past_before", _PAST_BEFORE),
+                                       ("past_after", _PAST_AFTER),
+                                       ("current_after", _CURRENT_AFTER))}
+
+    def clause_start(self, position: int) -> int:
+        """Start of the clause that holds ``position`` (after the last break before it)."""
+        i = bisect.bisect_right(self.breaks, position) - 1
+        return self.breaks[i] if i >= 0 else 0
+
+    def within(self, name: str, start: int, end: int) -> bool:
+        """Whether a ``name`` cue lies wholly in ``text[start:end]``."""
+        cues = self.cues[name]
+        i = bisect.bisect_left(cues, (start, -1))
+        return i < len(cues) and cues[i][1] <= end
+
+    def is_past(self, clause_start: int, start: int, end: int) -> bool:
+        """History: a cue before the mention in its clause ("h/o", "s/p", "former") or after it
+        in its sentence ("resolved", an ended date range such as 2016-2024)."""
+        i = bisect.bisect_left(self.stops, end)
+        stop = self.stops[i] if i < len(self.stops) else sys.maxsize
+        if self.within("current_after", end, stop):
+            return False
+        return self.within("past_before", clause_start, start) or self.within(
+            "past_after", end, stop)
 
 
 def _normalise_icd(code: str) -> str:
     return code.replace(".", "").strip().upper()
 
 
-def _clause_before(text: str, start: int) -> str:
-    """The part of the clause that precedes position ``start``."""
-    before = text[:start]
-    breaks = list(_CLAUSE_BREAK.finditer(before))
-    return before[breaks[-1].end():] if breaks else before
-
-
 def _rank(mention: Mention) -> tuple[bool, bool, int]:
     return mention.present, bool(mention.attributes), len(mention.matched)
 
 
-def find_in_text(text: str, origin: str, *, kinds: tuple[ConceptKind, ...] | None = None,
-                 ) -> list[Mention]:
+def find_in_text(text: str, origin: str, *, knowledge: Knowledge,
+                 kinds: tuple[ConceptKind, ...] | None = None) -> list[Mention]:
     """Concepts mentioned in free text, with negation and family-history context.
 
     Examples
     --------
-    >>> [m.id for m in find_in_text("CKD stage 4, not on dialysis", "x")]
+    >>> from ectocalc.knowledge import load_knowledge
+    >>> kb = load_knowledge()
+    >>> [m.id for m in find_in_text("CKD stage 4, not on dialysis", "x", knowledge=kb)]
     ['dialysis', 'chronic_kidney_disease']
-    >>> [(m.id, m.present) for m in find_in_text("not on dialysis", "x")]
+    >>> [(m.id, m.present) for m in find_in_text("not on dialysis", "x", knowledge=kb)]
     [('dialysis', False)]
-    >>> [m.attributes for m in find_in_text("suspected CREST", "x")]
+    >>> [m.attributes for m in find_in_text("suspected CREST", "x", knowledge=kb)]
     [{'suspected': 'true'}]
     """
     mentions: list[Mention] = []
     lowered = text.lower()
-    for entry, patterns in _compiled():
+    lexicon = _compiled(knowledge)
+    context: _Context | None = None
+    for index, terms in lexicon.candidates(frozenset(_WORD.findall(lowered))).items():
+        entry = lexicon.entries[index][0]
         if kinds is not None and entry.kind not in kinds:
             continue
         best: Mention | None = None
-        for pattern in patterns:
-            for match in pattern.finditer(lowered):
-                clause = _clause_before(lowered, match.start())
+        for term in terms:
+            for match in term.pattern.finditer(lowered):
+                context = context or _Context(lowered)
+                start, end = match.span()
+                clause = context.clause_start(start)
                 attributes = {k: v for k, v in match.groupdict().items() if v}
+                past = context.is_past(clause, start, end)
                 mention = Mention(
                     id=entry.id, kind=entry.kind, label=entry.label, origin=origin,
-                    matched=text[match.start():match.end()],
-                    present=_NEGATION.search(clause) is None,
-                    family=_FAMILY.search(clause) is not None,
+                    matched=text[start:end],
+                    present=(not context.within("negation", clause, start)
+                             and (entry.past_counts or not past)),
+                    family=context.within("family", clause, start),
                     attributes={k: v.upper() for k, v in attributes.items()}
-                    | ({"suspected": "true"} if _HEDGE.search(clause) else {}),
+                    | ({"suspected": "true"} if context.within("hedge", clause, start) else {})
+                    | ({"past": "true"} if past else {}),
                 )
                 # An affirmed mention wins over a negated one, an attributed one over a bare
                 # one, then the longer wording.
@@ -129,15 +235,13 @@ def _code_attributes(entry: ConceptEntry, code: str) -> dict[str, str]:
     return dict(entry.code_attributes[max(prefixes, key=lambda p: len(_normalise_icd(p)))])
 
 
-def find_by_code(code: str, system: str | None, origin: str) -> list[Mention]:
+def find_by_code(code: str, system: str | None, origin: str, *,
+                 knowledge: Knowledge) -> list[Mention]:
     """Concepts identified by an ICD-10-CM (prefix) or SNOMED CT (exact) code."""
     mentions = []
-    for entry, _ in _compiled():
-        if system == "snomed":
-            hit = code.strip() in entry.snomed
-        else:
-            icd = _normalise_icd(code)
-            hit = any(icd.startswith(_normalise_icd(prefix)) for prefix in entry.icd10cm)
+    icd, snomed = _normalise_icd(code), code.strip()
+    for entry, prefixes in _compiled(knowledge).icd10cm:
+        hit = snomed in entry.snomed if system == "snomed" else icd.startswith(prefixes)
         if hit:
             attributes = _code_attributes(entry, code) if system != "snomed" else {}
             mentions.append(Mention(id=entry.id, kind=entry.kind, label=entry.label,
@@ -145,7 +249,7 @@ def find_by_code(code: str, system: str | None, origin: str) -> list[Mention]:
     return mentions
 
 
-def recognise(case: Case) -> list[Mention]:
+def recognise(case: Case, *, knowledge: Knowledge) -> list[Mention]:
     """Every concept mentioned in the case's conditions, medications and findings.
 
     A finding's site text yields sites and signs, each of its ``signs`` words yields signs
@@ -156,21 +260,25 @@ def recognise(case: Case) -> list[Mention]:
         for index, item in enumerate(items):
             found: list[Mention] = []
             if item.code:
-                found += find_by_code(item.code, item.system, f"{section}[{index}].code")
+                found += find_by_code(item.code, item.system, f"{section}[{index}].code",
+                                      knowledge=knowledge)
             if item.text:  # body sites are read from findings only
-                found += find_in_text(item.text, f"{section}[{index}].text", kinds=_HISTORY_KINDS)
+                found += find_in_text(item.text, f"{section}[{index}].text", knowledge=knowledge,
+                                      kinds=_HISTORY_KINDS)
             if not item.present:
                 found = [replace(m, present=False) for m in found]
             mentions += found
     for index, finding in enumerate(case.findings):
         origin = f"findings[{index}]"
-        mentions += find_in_text(finding.site, f"{origin}.site", kinds=("site", "sign"))
+        mentions += find_in_text(finding.site, f"{origin}.site", knowledge=knowledge,
+                                 kinds=("site", "sign"))
         if finding.body_site_code:
             mentions += [m for m in find_by_code(finding.body_site_code, "snomed",
-                                                 f"{origin}.body_site_code") if m.kind == "site"]
+                                                 f"{origin}.body_site_code", knowledge=knowledge)
+                         if m.kind == "site"]
         for number, sign in enumerate(finding.signs):
             mentions += find_in_text(sign.replace("_", " "), f"{origin}.signs[{number}]",
-                                     kinds=("sign",))
+                                     knowledge=knowledge, kinds=("sign",))
     return mentions
 
 

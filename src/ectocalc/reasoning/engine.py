@@ -6,10 +6,11 @@ calciphylaxis picture, an inherited syndrome by its criteria); the plan rules ma
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import MappingProxyType
 
-from ectocalc.knowledge import load_knowledge
+from ectocalc.knowledge import Knowledge
+from ectocalc.knowledge.schema import TypeEntry
 from ectocalc.model.assessment import (
     Alert,
     Derived,
@@ -56,16 +57,19 @@ def calcification_types(facts: Facts) -> list[TypeItem]:
 
     Examples
     --------
+    >>> from ectocalc.knowledge import load_knowledge
     >>> from ectocalc.model import Case, Finding
     >>> from ectocalc.reasoning.facts import build_facts
     >>> from ectocalc.reasoning.concepts import recognise
+    >>> kb = load_knowledge()
     >>> case = Case(findings=[Finding(site="mitral valve annulus")])
-    >>> facts = build_facts(case=case, labs=[], derived=Derived(), mentions=recognise(case))
+    >>> facts = build_facts(case=case, labs=[], derived=Derived(),
+    ...                     mentions=recognise(case, knowledge=kb), knowledge=kb)
     >>> [(t.id, t.subtype) for t in calcification_types(facts)]
     [('vascular', 'valvular')]
     """
-    kb = load_knowledge()
-    entries = {t.id: t for t in kb.types.types}
+    kb = facts.knowledge
+    entries: dict[str, TypeEntry] = {t.id: t for t in kb.types.types}
     items = []
     for view in facts.findings:
         entry = entries[view.type]
@@ -78,7 +82,8 @@ def calcification_types(facts: Facts) -> list[TypeItem]:
     return items
 
 
-def reason(case: Case, *, labs: list[LabReport] | None = None, derived: Derived | None = None,
+def reason(case: Case, *, knowledge: Knowledge, labs: list[LabReport] | None = None,
+           derived: Derived | None = None,
            mentions: list[Mention] | None = None) -> ReasoningResult:
     """Assess a case: mechanism differential, types, syndromes, work-up, management, alerts.
 
@@ -86,6 +91,8 @@ def reason(case: Case, *, labs: list[LabReport] | None = None, derived: Derived 
     ----------
     case : Case
         The validated case.
+    knowledge : Knowledge
+        The knowledge bundle (:func:`ectocalc.knowledge.load_knowledge`).
     labs : list of LabReport, optional
         One report per analyte (latest value, flagged); none means no labs.
     derived : Derived, optional
@@ -98,22 +105,25 @@ def reason(case: Case, *, labs: list[LabReport] | None = None, derived: Derived 
     >>> from ectocalc.model import Case, Condition, Finding
     >>> case = Case(conditions=[Condition(text="s/p radiotherapy")],
     ...             findings=[Finding(site="left breast soft tissue")])
-    >>> result = reason(case)
+    >>> from ectocalc.knowledge import load_knowledge
+    >>> result = reason(case, knowledge=load_knowledge())
     >>> result.mechanism.primary, [t.id for t in result.types]
     ('dystrophic', ['soft_tissue'])
     """
-    kb = load_knowledge()
+    kb = knowledge
     facts = build_facts(case=case, labs=labs or [], derived=derived or Derived(),
-                        mentions=recognise(case) if mentions is None else mentions)
+                        mentions=recognise(case, knowledge=kb) if mentions is None else mentions,
+                        knowledge=kb)
     syndromes = assess_syndromes(facts, kb)
-    facts = replace(facts, syndromes=MappingProxyType({s.id: s.certainty for s in syndromes}))
+    facts = facts.evolve(syndromes=MappingProxyType({s.id: s.certainty for s in syndromes}))
     mechanism = score_mechanisms(facts, kb)
-    facts = replace(facts, mechanism=mechanism)
+    facts = facts.evolve(mechanism=mechanism)
     withheld: list[Withheld] = []
     workup = plan_items(kb.workup.workup, facts, kb, withheld=withheld)
     # Management may ask about the work-up (e.g. no excision before a planned biopsy).
     management = plan_items(kb.management.management, facts, kb,
-                            earlier=frozenset(item.id for item in workup), withheld=withheld)
+                            earlier=frozenset(item.id for item in workup), withheld=withheld,
+                            treatment=True)
     # A blocked item stays visible: a caution on a related item, else an information alert.
     notes = attach_withheld(withheld, [*management, *workup])
     return ReasoningResult(mechanism=mechanism, types=calcification_types(facts),

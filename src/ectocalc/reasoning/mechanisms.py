@@ -52,8 +52,9 @@ def score_mechanisms(facts: Facts, kb: Knowledge) -> Mechanism:
     >>> from ectocalc.knowledge import load_knowledge
     >>> from ectocalc.model import Case, Derived
     >>> from ectocalc.reasoning.facts import build_facts
-    >>> facts = build_facts(case=Case(), labs=[], derived=Derived(), mentions=[])
-    >>> result = score_mechanisms(facts, load_knowledge())
+    >>> kb = load_knowledge()
+    >>> facts = build_facts(case=Case(), labs=[], derived=Derived(), mentions=[], knowledge=kb)
+    >>> result = score_mechanisms(facts, kb)
     >>> result.primary, result.confidence
     ('idiopathic', 'low')
     """
@@ -70,23 +71,30 @@ def score_mechanisms(facts: Facts, kb: Knowledge) -> Mechanism:
         if entry.residual is not None:
             best_other = max(r[3] for r in raw if r[0] is not entry)
             score = _noisy_or([entry.residual, *(s.weight for s, _ in matched)]) * (1 - best_other)
+            # Say "nothing else explains it" only when nothing else does.
+            unexplained = best_other < kb.mechanisms.settings.moderate_confidence
             evidence.insert(0, f"no other mechanism explains the case (best other score "
-                               f"{best_other:.2f})")
+                               f"{best_other:.2f})" if unexplained else
+                            f"residual only: another mechanism explains the case better (best "
+                            f"other score {best_other:.2f})")
         sources = [kb.cite(s.source) for s, _ in [*matched, *against]] or [kb.cite(entry.source)]
         scored.append(MechanismScore(id=entry.id, score=round(score, 3), evidence=evidence,
                                      against=_describe(against),
                                      sources=list(dict.fromkeys(sources))))
-    order = {m.id: i for i, m in enumerate(kb.mechanisms.mechanisms)}
+    order: dict[str, int] = {m.id: i for i, m in enumerate(kb.mechanisms.mechanisms)}
     ranked = sorted(scored, key=lambda s: (-s.score, order[s.id]))
     settings = kb.mechanisms.settings
     shown = [s for s in ranked if s.score >= settings.report_below]
     missing = [c.label for c in settings.core_labs if evaluate(c.when, facts).ok]
     notes = []
+    if not facts.findings:
+        notes.append("No calcification is recorded: this is a RISK assessment. The mechanism "
+                     "names what the case is at risk of, not the cause of a deposit.")
     if missing:
         notes.append(f"Not measured: {', '.join(missing)}. A systemic (metastatic) cause cannot "
                      f"be excluded; confidence lowered.")
     notes.append(f"Scores are a weighted heuristic ({kb.cite(settings.source)}), not "
                  f"probabilities.")
     return Mechanism(primary=ranked[0].id if ranked else None,
-                     confidence=_confidence([s.score for s in ranked], len(missing), kb),  # type: ignore[arg-type]
+                     confidence=_confidence([s.score for s in ranked], len(missing), kb),
                      differential=shown, notes=notes)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from ectocalc.knowledge import Knowledge
-from ectocalc.knowledge.schema import AlertEntry, PlanEntry
+from ectocalc.knowledge.schema import AlertEntry, PlanEntry, PlanRule
 from ectocalc.model.assessment import Alert, PlanItem
 from ectocalc.reasoning.facts import Facts
-from ectocalc.reasoning.rules import evaluate
+from ectocalc.reasoning.rules import Match, evaluate
 from ectocalc.reasoning.syndromes import flagged
 
 
@@ -23,8 +24,37 @@ class Withheld:
     """Items that show the message (the first proposed one)."""
 
 
-def _propose(entry: PlanEntry, facts: Facts, kb: Knowledge) -> PlanItem | Withheld | None:
+def _firm(facts: Facts) -> Facts:
+    """The facts with the syndromes that are only possible left out."""
+    return facts.evolve(syndromes=MappingProxyType(
+        {s: c for s, c in facts.syndromes.items() if c != "possible"}))
+
+
+def _tentative(entry: PlanEntry, held: list[tuple[PlanRule, Match]], facts: Facts,
+               kb: Knowledge) -> tuple[list[tuple[PlanRule, Match]], Withheld | None]:
+    """A possible syndrome may start a work-up, never a treatment.
+
+    Keeps the rules that hold without the possible syndromes (or that may act on them:
+    ``allow_possible``, e.g. stopping warfarin); when none is left the item is withheld, visibly.
+    """
+    firm = _firm(facts)
+    kept = [(r, m) for r, m in held if r.allow_possible or evaluate(r.when, firm).ok]
+    if kept or not held:
+        return kept, None
+    possible = ", ".join(s for s, c in facts.syndromes.items() if c == "possible")
+    rule = held[0][0]
+    text = (f"{entry.label} not started: {possible} only possible; confirm it first (work-up), "
+            f"no treatment on an uncertain finding ({kb.cite(rule.source)})")
+    return [], Withheld(id=entry.id, message=flagged(text, rule), note_on=())
+
+
+def _propose(entry: PlanEntry, facts: Facts, kb: Knowledge, *,
+             treatment: bool = False) -> PlanItem | Withheld | None:
     held = [(rule, match) for rule in entry.rules if (match := evaluate(rule.when, facts)).ok]
+    if treatment:
+        held, stopped = _tentative(entry, held, facts, kb)
+        if stopped is not None:
+            return stopped
     if not held:
         return None
     cautions = []
@@ -50,11 +80,13 @@ def _propose(entry: PlanEntry, facts: Facts, kb: Knowledge) -> PlanItem | Withhe
 
 def plan_items(entries: list[PlanEntry], facts: Facts, kb: Knowledge, *,
                earlier: frozenset[str] = frozenset(),
-               withheld: list[Withheld] | None = None) -> list[PlanItem]:
+               withheld: list[Withheld] | None = None,
+               treatment: bool = False) -> list[PlanItem]:
     """Items proposed in file order; rules see ``earlier`` ids and those proposed before them.
 
     Items blocked by a guard although a rule proposed them are appended to ``withheld`` (when
-    given), so that :func:`attach_withheld` can show why.
+    given), so that :func:`attach_withheld` can show why. With ``treatment`` (management), a
+    rule that holds only through a syndrome at "possible" certainty does not start the item.
 
     Examples
     --------
@@ -62,18 +94,20 @@ def plan_items(entries: list[PlanEntry], facts: Facts, kb: Knowledge, *,
     >>> from ectocalc.model import Case, Derived
     >>> from ectocalc.reasoning.facts import build_facts
     >>> kb = load_knowledge()
-    >>> facts = build_facts(case=Case(), labs=[], derived=Derived(), mentions=[])
+    >>> facts = build_facts(case=Case(), labs=[], derived=Derived(), mentions=[], knowledge=kb)
     >>> [i.id for i in plan_items(kb.workup.workup, facts, kb)]
     ['serum_calcium', 'serum_phosphate', 'serum_magnesium', 'kidney_function']
     """
     items: list[PlanItem] = []
+    seen = facts.evolve(plans=earlier)  # renewed only when an item is added
     for entry in entries:
-        item = _propose(entry, replace(facts, plans=earlier | {i.id for i in items}), kb)
+        item = _propose(entry, seen, kb, treatment=treatment)
         if isinstance(item, Withheld):
             if withheld is not None:
                 withheld.append(item)
         elif item is not None:
             items.append(item)
+            seen = facts.evolve(plans=earlier | {i.id for i in items})
     return items
 
 
@@ -121,9 +155,10 @@ def alerts(facts: Facts, kb: Knowledge) -> list[Alert]:
     >>> from ectocalc.knowledge import load_knowledge
     >>> from ectocalc.model import Case, Derived
     >>> from ectocalc.reasoning.facts import build_facts
-    >>> facts = build_facts(case=Case(), labs=[], mentions=[],
+    >>> kb = load_knowledge()
+    >>> facts = build_facts(case=Case(), labs=[], mentions=[], knowledge=kb,
     ...                     derived=Derived(calcium_phosphate_product_mg2_dl2=75.5))
-    >>> [a.id for a in alerts(facts, load_knowledge())]
+    >>> [a.id for a in alerts(facts, kb)]
     ['calcium_phosphate_product_high']
     """
     raised = (_alert(entry, facts, kb) for entry in kb.alerts.alerts)

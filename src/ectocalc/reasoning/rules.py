@@ -5,11 +5,14 @@ that made it hold, so every conclusion can say why.
 
 Examples
 --------
+>>> from ectocalc.knowledge import load_knowledge
 >>> from ectocalc.model import Case, Condition, Derived
 >>> from ectocalc.reasoning.concepts import recognise
 >>> from ectocalc.reasoning.facts import build_facts
+>>> kb = load_knowledge()
 >>> case = Case(conditions=[Condition(text="ESRD on HD")])
->>> facts = build_facts(case=case, labs=[], derived=Derived(), mentions=recognise(case))
+>>> facts = build_facts(case=case, labs=[], derived=Derived(),
+...                     mentions=recognise(case, knowledge=kb), knowledge=kb)
 >>> evaluate({"all": [{"dialysis": True}, {"ckd_stage_at_least": "G4"}]}, facts)
 Match(ok=True, evidence=("CKD G5D from conditions[0].text: 'ESRD on HD'",))
 >>> evaluate({"lab.phosphate": "missing"}, facts).evidence
@@ -22,9 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ectocalc.knowledge.schema import CERTAINTIES, CKD_STAGES, PAIN_LEVELS, Condition
-from ectocalc.labs.catalogue import analyte as catalogue_analyte
+from ectocalc.knowledge.schema import Condition
 from ectocalc.reasoning.facts import Facts, FindingView, lab_text
+from ectocalc.vocabulary import CERTAINTIES, PAIN_LEVELS, ckd_stage_rank
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def _concept(facts: Facts, ids: Any, *, family: bool = False, suspected: bool = 
 def _lab_flag(facts: Facts, analyte: str, flags: Any) -> Match:
     report = facts.labs.get(analyte)
     if report is None:
-        label = catalogue_analyte(analyte).label
+        label = facts.knowledge.analytes.analytes[analyte].label
         return _yes(f"{label} not measured") if "missing" in _items(flags) else NO
     return _yes(lab_text(report)) if _flag_matches(report.flag, flags) else NO
 
@@ -86,7 +89,7 @@ def _upper_limit(facts: Facts, analyte: str) -> float | None:
     report = facts.labs.get(analyte)
     if report is not None and report.reference_range is not None:
         return report.reference_range[1]
-    reference = catalogue_analyte(analyte).reference
+    reference = facts.knowledge.analytes.analytes[analyte].reference
     return reference[1] if reference else None
 
 
@@ -99,32 +102,37 @@ def _lab_above_uln(facts: Facts, analyte: str, times: float) -> Match:
 
 
 def _persistent_high(facts: Facts, analyte: str, wanted: bool) -> Match:
-    """Latest two results of ``analyte`` both above range (KDIGO 2017 4.1.5 'persistent')."""
+    """The latest results of ``analyte`` all above range (``definitions.yaml`` persistent)."""
+    n = facts.knowledge.definitions.persistent.results
     results = sorted((r for r in facts.case.labs if r.analyte == analyte),
                      key=lambda r: (r.date is None, r.date))
     upper = _upper_limit(facts, analyte)
-    recent = results[-2:]
-    persistent = (upper is not None and len(recent) == 2
+    recent = results[-n:]
+    persistent = (upper is not None and len(recent) == n
                   and all(r.canonical_value > upper for r in recent))
     if persistent != wanted:
         return NO
     values = ", ".join(f"{r.canonical_value:g}" for r in recent)
-    label = catalogue_analyte(analyte).label
-    return _yes(f"{label} above range on the last two results ({values})" if persistent
+    label = facts.knowledge.analytes.analytes[analyte].label
+    count = _WORDS[n] if n < len(_WORDS) else str(n)
+    return _yes(f"{label} above range on the last {count} results ({values})" if persistent
                 else f"{label}: no repeated high result (a single value)")
+
+
+_WORDS = ("no", "one", "two", "three", "four", "five", "six")
 
 
 def _stage_at_least(facts: Facts, stage: str) -> Match:
     if facts.ckd_stage is None:
         return NO
-    ok = CKD_STAGES.index(facts.ckd_stage) >= CKD_STAGES.index(stage)
+    ok = ckd_stage_rank(facts.ckd_stage) >= ckd_stage_rank(stage)
     return _yes(facts.ckd_stage_basis) if ok else NO
 
 
 def _stage_below(facts: Facts, stage: str) -> Match:
     if facts.ckd_stage is None:
         return NO
-    ok = CKD_STAGES.index(facts.ckd_stage) < CKD_STAGES.index(stage)
+    ok = ckd_stage_rank(facts.ckd_stage) < ckd_stage_rank(stage)
     return _yes(facts.ckd_stage_basis) if ok else NO
 
 
@@ -136,14 +144,15 @@ def _egfr_below(facts: Facts, threshold: float) -> Match:
 
 
 def _kidney_function(facts: Facts, state: str) -> Match:
-    """normal: eGFR ≥ 60 (or creatinine within range) with no dialysis or stated CKD G3a+."""
+    """impaired / normal / missing by the ``definitions.yaml`` kidney-function definition."""
+    rule = facts.knowledge.definitions.kidney_function
     egfr = facts.derived.egfr_ml_min_1_73m2
     creatinine = facts.labs.get("creatinine")
-    impaired = (facts.dialysis or (egfr is not None and egfr < 60)
-                or (facts.ckd_stage is not None
-                    and CKD_STAGES.index(facts.ckd_stage) >= CKD_STAGES.index("G3a"))
+    impaired = (facts.dialysis or (egfr is not None and egfr < rule.impaired_egfr_below)
+                or (facts.ckd_stage is not None and ckd_stage_rank(facts.ckd_stage)
+                    >= ckd_stage_rank(rule.impaired_from_stage))
                 or (egfr is None and creatinine is not None
-                    and creatinine.flag in ("high", "critical_high")))
+                    and creatinine.flag in rule.impaired_creatinine_flags))
     if egfr is not None:
         text = f"eGFR {egfr:g} mL/min/1.73 m²"
     elif creatinine is not None:
@@ -261,6 +270,10 @@ def _finding_pred(name: str, value: Any, view: FindingView) -> Match:
         ok = {"size_mm_above": size > value, "size_mm_at_least": size >= value,
               "size_mm_below": size < value}[name]
         return _yes(f"{label}: size {size:g} mm") if ok else NO
+    if name == "local_cause":
+        hits = sorted(set(_items(value)) & view.local_causes)
+        return _yes(f"{label}: local cause at the same site and side ({', '.join(hits)})"
+                    ) if hits else NO
     if name == "modality":
         return _yes(f"{label}: seen on {f.modality}") if f.modality in _items(value) else NO
     if name == "localised":
@@ -295,6 +308,9 @@ _CASE: dict[str, CasePredicate] = {
         above=True),
     "age_below": lambda f, v: _age(f, v, below=True),
     "age_at_least": lambda f, v: _age(f, v, below=False),
+    "gestation_weeks_at_least": lambda f, v: _number(
+        f.gestation_weeks, v - 1e-9, f"pregnancy, {f.gestation_weeks or 0:g} weeks of gestation",
+        above=True),
     "gene": lambda f, v: _gene(f, v, None),
     "gene_biallelic": lambda f, v: _gene(f, v, "biallelic"),
     "gene_monoallelic": lambda f, v: _gene(f, v, "monoallelic"),
@@ -323,31 +339,72 @@ _KEYED: dict[str, Callable[[Facts, str, Any], Match]] = {
 }
 
 
+Compiled = Callable[[Facts, FindingView | None], Match]
+"""A condition made into a function of the facts (and of one finding inside ``finding:``)."""
+
+_COMPILED: dict[int, tuple[Condition, Compiled]] = {}
+
+
+def _gather(held: list[Match]) -> Match:
+    return _yes(*(e for p in held for e in p.evidence))
+
+
+def _compile(condition: Condition) -> Compiled:
+    ((key, value),) = condition.items()
+    if key == "all":
+        parts = [compiled(c) for c in value]
+
+        def all_of(facts: Facts, view: FindingView | None) -> Match:
+            held = []
+            for part in parts:
+                match = part(facts, view)
+                if not match.ok:
+                    return NO
+                held.append(match)
+            return _gather(held)
+        return all_of
+    if key in ("any", "at_least"):
+        parts = [compiled(c) for c in (value if key == "any" else value["of"])]
+        n = 1 if key == "any" else value["n"]
+
+        def some_of(facts: Facts, view: FindingView | None) -> Match:
+            held = [m for part in parts if (m := part(facts, view)).ok]
+            return _gather(held) if len(held) >= n else NO
+        return some_of
+    if key == "not":
+        inner = compiled(value)
+        return lambda facts, view: NO if inner(facts, view).ok else Match(True)
+    if key == "finding":
+        each = compiled(value)
+
+        def any_finding(facts: Facts, _: FindingView | None) -> Match:
+            held = [m for v in facts.findings if (m := each(facts, v)).ok]
+            return _gather(held) if held else NO
+        return any_finding
+    if "." in key:
+        name, _, subject = key.partition(".")
+        keyed = _KEYED[name]
+        return lambda facts, _: keyed(facts, subject, value)
+    if key in _CASE:
+        predicate = _CASE[key]
+        return lambda facts, _: predicate(facts, value)
+    return lambda _, view: _finding_pred(key, value, view)  # type: ignore[arg-type]
+
+
+def compiled(condition: Condition) -> Compiled:
+    """``condition`` as a function, compiled once per condition object of the knowledge base."""
+    hit = _COMPILED.get(id(condition))
+    if hit is not None and hit[0] is condition:
+        return hit[1]
+    function = _compile(condition)
+    _COMPILED[id(condition)] = (condition, function)  # holding it keeps its id unique
+    return function
+
+
 def evaluate(condition: Condition, facts: Facts, view: FindingView | None = None) -> Match:
     """Whether ``condition`` holds for the case (or for one finding), with its evidence.
 
     ``all`` gathers the evidence of every part, ``any`` of every part that holds, ``not`` none;
     ``finding`` holds when some finding meets its condition.
     """
-    ((key, value),) = condition.items()
-    if key == "all":
-        parts = [evaluate(c, facts, view) for c in value]
-        return _yes(*(e for p in parts for e in p.evidence)) if all(p.ok for p in parts) else NO
-    if key == "any":
-        held = [p for p in (evaluate(c, facts, view) for c in value) if p.ok]
-        return _yes(*(e for p in held for e in p.evidence)) if held else NO
-    if key == "not":
-        return NO if evaluate(value, facts, view).ok else Match(True)
-    if key == "at_least":
-        held = [p for p in (evaluate(c, facts, view) for c in value["of"]) if p.ok]
-        return _yes(*(e for p in held for e in p.evidence)) if len(held) >= value["n"] else NO
-    if key == "finding":
-        held = [p for p in (evaluate(value, facts, v) for v in facts.findings) if p.ok]
-        return _yes(*(e for p in held for e in p.evidence)) if held else NO
-    if "." in key:
-        name, _, subject = key.partition(".")
-        return _KEYED[name](facts, subject, value)
-    if view is not None and key not in _CASE:
-        return _finding_pred(key, value, view)
-    return _CASE[key](facts, value)
-
+    return compiled(condition)(facts, view)

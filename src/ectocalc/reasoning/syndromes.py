@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from types import MappingProxyType
 
 from ectocalc.knowledge import Knowledge
@@ -32,7 +31,7 @@ def _assess(entry: SyndromeEntry, facts: Facts, kb: Knowledge) -> SyndromeItem |
             described.append(flagged(shown, criterion))
     if not criteria:
         return None
-    scoped = replace(facts, criteria=MappingProxyType(criteria))
+    scoped = facts.evolve(criteria=MappingProxyType(criteria))
     level = next((lv for lv in entry.levels if evaluate(lv.when, scoped).ok), None)
     if level is None:
         return None
@@ -47,8 +46,13 @@ def _assess(entry: SyndromeEntry, facts: Facts, kb: Knowledge) -> SyndromeItem |
         match = evaluate(note.when, scoped)
         if match.ok:
             notes.append(flagged(f"{note.text}: {'; '.join(match.evidence)}{cited}", note))
+    # The item rests on the sources of what matched: a syndrome named after one source (primary
+    # hyperparathyroidism) but met through another's criteria (KDIGO, renal) cites the latter.
+    held = [c.source for c in entry.criteria if c.id in criteria]
+    cited = (kb.cite(entry.source) if entry.source in held or not held
+             else "; ".join(dict.fromkeys(kb.cite(s) for s in held)))
     return SyndromeItem(id=entry.id, name=entry.name, certainty=level.certainty,
-                        criteria=described, source=kb.cite(entry.source), notes=notes)
+                        criteria=described, source=cited, notes=notes)
 
 
 def assess_syndromes(facts: Facts, kb: Knowledge) -> list[SyndromeItem]:
@@ -60,8 +64,9 @@ def assess_syndromes(facts: Facts, kb: Knowledge) -> list[SyndromeItem]:
     >>> from ectocalc.model import Case, Derived, GeneticFinding
     >>> from ectocalc.reasoning.facts import build_facts
     >>> case = Case(genetics=[GeneticFinding(gene="ABCC6", zygosity="biallelic")])
-    >>> facts = build_facts(case=case, labs=[], derived=Derived(), mentions=[])
-    >>> [(s.id, s.certainty) for s in assess_syndromes(facts, load_knowledge())]
+    >>> kb = load_knowledge()
+    >>> facts = build_facts(case=case, labs=[], derived=Derived(), mentions=[], knowledge=kb)
+    >>> [(s.id, s.certainty) for s in assess_syndromes(facts, kb)]
     [('pxe', 'possible')]
     """
     items = (_assess(entry, facts, kb) for entry in kb.syndromes.syndromes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ectocalc.model.assessment import Assessment
+from ectocalc.model.display import for_display
 
 Format = Literal["json", "text", "html"]
 Audience = Literal["clinician", "patient"]
@@ -22,6 +23,7 @@ def render(assessment: Assessment, *, format: Format, audience: Audience = "clin
     >>> render(a, format="json").startswith("{")
     True
     """
+    assessment = for_display(assessment)  # the analysis keeps full precision; shown rounded
     if format == "json":
         return assessment.model_dump_json(indent=2) + "\n"
     if audience == "patient":
@@ -35,3 +37,6 @@ def render(assessment: Assessment, *, format: Format, audience: Audience = "clin
     from ectocalc.render.text import clinician_text
 
     return clinician_text(assessment, color=color, width=width)
+
+
+__all__ = ["Audience", "Format", "render"]

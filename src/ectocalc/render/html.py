@@ -7,6 +7,7 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, Template, select_autoescape
 
 from ectocalc.model.assessment import Assessment
+from ectocalc.render._scales import scale_rows
 
 
 @cache
@@ -20,4 +21,5 @@ def template(name: str) -> Template:
 
 def clinician_html(assessment: Assessment) -> str:
     """The clinician report as a self-contained HTML page."""
-    return template("clinician.html.j2").render(a=assessment)
+    return template("clinician.html.j2").render(a=assessment,
+                                                scales=scale_rows(assessment.scales))

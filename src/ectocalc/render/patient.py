@@ -8,36 +8,51 @@ from typing import Any
 
 import yaml
 
+from ectocalc.labs.equations import ADULT_AGE_YEARS
 from ectocalc.model.assessment import Assessment, PlanItem
+from ectocalc.render._scales import patient_scales
 from ectocalc.render.html import template
 
 
 @cache
 def lay_terms() -> dict[str, Any]:
     """The plain-language wording (loaded once)."""
-    return yaml.safe_load(files("ectocalc.render").joinpath("lay_terms.yaml").read_text())
+    terms: dict[str, Any] = yaml.safe_load(
+        files("ectocalc.render").joinpath("lay_terms.yaml").read_text())
+    return terms
 
 
 def patient_sections(a: Assessment) -> list[tuple[str, list[str]]]:
-    """The summary as (heading, paragraphs or bullet lines), shared by text and HTML."""
+    """The summary as (heading, paragraphs or bullet lines), shared by text and HTML.
+
+    Without a recorded calcification the summary describes a risk, never a deposit; a child's
+    summary is addressed to the parents; the cause is explained by what drives it in this case.
+    """
     terms = lay_terms()
-    sections: list[tuple[str, list[str]]] = [("What this is about", [terms["intro"]])]
+    intro = [terms["intro"]] if a.types else [terms["risk_intro"]]
+    age = a.patient.get("age_years")
+    if isinstance(age, int | float) and age < ADULT_AGE_YEARS:
+        intro.insert(0, terms["child_note"])
+    if any(x.id == "pregnancy" for x in a.alerts):
+        intro.append(terms["pregnancy_note"])
+    sections: list[tuple[str, list[str]]] = [("What this is about", intro)]
     if a.types:
         where = sorted({terms["types"][t.id] for t in a.types})
         sections.append(("Where calcium was found", [f"Deposits {w}." for w in where]))
     if a.mechanism.primary:
-        sections.append(("What may have caused it", [terms["mechanism"][a.mechanism.primary]]))
+        heading = "What may have caused it" if a.types else terms["risk_mechanism_heading"]
+        sections.append((heading, [_mechanism(a, terms)]))
     if a.syndromes:
         sections.append(("Conditions your doctor may discuss", [
             f"{terms['syndromes'][s.id]} ({terms['certainty'].get(s.certainty, s.certainty)})"
             for s in a.syndromes]))
     if a.workup:
-        sections.append(("Tests that may help",
-                         [terms["workup"].get(w.id, w.id) for w in a.workup]))
-    if a.management:
-        treatments = [_treatment(m, terms) for m in a.management]
-        if any(m.withheld for m in a.management):
-            treatments.append(terms["withheld"])
+        # A test with a caution (a CT in a child or in pregnancy) says so, as treatments do.
+        sections.append(("Tests that may help", [
+            f"{terms['workup'].get(w.id, w.id)} ({terms['qualifiers']['caution']})"
+            if w.cautions else terms["workup"].get(w.id, w.id) for w in a.workup]))
+    treatments = _treatments(a, terms)
+    if treatments:
         sections.append(("Treatments your doctor may consider", treatments))
     if a.monitoring:
         lines = []
@@ -50,6 +65,7 @@ def patient_sections(a: Assessment) -> list[tuple[str, list[str]]]:
                 span = f"{low:g}" if low == high else f"{low:g} to {high:g}"
                 lines.append(f"{name}: every {span} months")
         sections.append(("Regular check-ups", lines))
+    sections.extend(patient_scales(a.scales))
     # Clinician alert wording is not for patients: one plain sentence says that it is urgent.
     if any(x.severity == "critical" for x in a.alerts):
         sections.insert(0, ("Please contact your care team soon", [terms["urgent"]]))
@@ -57,14 +73,51 @@ def patient_sections(a: Assessment) -> list[tuple[str, list[str]]]:
     return sections
 
 
-def _treatment(item: PlanItem, terms: dict[str, Any]) -> str:
+def _mechanism(a: Assessment, terms: dict[str, Any]) -> str:
+    """The mechanism in plain words, with the reason that applies to this case (if known)."""
+    firm = {s.id for s in a.syndromes if s.certainty in ("probable", "definitive")}
+    types = {t.id for t in a.types}
+    for syndrome, instead in terms["instead"].items():
+        if syndrome in firm and types and types <= set(instead["types"]):
+            return str(instead["text"])
+    text = str(terms["mechanism"][a.mechanism.primary])
+    if a.mechanism.primary != "metastatic":
+        return text
+    # lay_terms.yaml lists the explanations in order of precedence (kidneys first).
+    reason = next((line for i, line in terms["because"].items() if i in firm), None)
+    if reason is None and a.derived.ckd_stage is not None:
+        reason = terms["because"]["kidney"]
+    return f"{text} {reason}" if reason else text
+
+
+def _treatments(a: Assessment, terms: dict[str, Any]) -> list[str]:
+    """Treatments in plain words; pain relief whenever the clinician plan has it."""
+    ids = {m.id for m in a.management}
+    lines = [_treatment(m, terms, wounds="wound_care" in ids) for m in a.management]
+    withheld = [w for m in a.management for w in m.withheld]
+    nsaid_withheld = any(w.startswith("NSAID") for w in withheld) or any(
+        x.id == "plan_item_withheld" and x.message.startswith("NSAID") for x in a.alerts)
+    analgesia = any("analgesia" in m.reason.lower() for m in a.management)
+    if nsaid_withheld and "nsaid" not in ids:
+        lines.append(terms["pain_relief_no_nsaid"])
+    elif analgesia and "nsaid" not in ids:
+        lines.append(terms["pain_relief"])
+    if withheld or any(x.id == "plan_item_withheld" for x in a.alerts):
+        lines.append(terms["withheld"])
+    return lines
+
+
+def _treatment(item: PlanItem, terms: dict[str, Any], *, wounds: bool = False) -> str:
     """A treatment in plain words, keeping its cautions and the limits of its evidence."""
     qualifiers = []
     if item.cautions:
         qualifiers.append(terms["qualifiers"]["caution"])
     if item.certainty:
         qualifiers.append(terms["qualifiers"]["limited_evidence"])
-    text = terms["management"].get(item.id, item.id)
+    if item.id == "lifestyle_modification" and wounds:
+        text = terms["lifestyle_with_wounds"]  # no exercise advice with open or necrotic sores
+    else:
+        text = terms["management"].get(item.id, item.id)
     return f"{text} ({'; '.join(qualifiers)})" if qualifiers else text
 
 

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ectocalc.model.assessment import Assessment, ChemistrySection
+from ectocalc.render._scales import scales_table
 
 FLAG_STYLE = {"normal": "", "low": "bold yellow", "high": "bold yellow",
               "critical_low": "bold white on red", "critical_high": "bold white on red"}
@@ -44,10 +45,12 @@ def _labs(a: Assessment) -> Table:
     for lab in a.labs:
         style = FLAG_STYLE[lab.flag]
         table.add_row(
-            lab.label, f"{lab.value:g} {lab.unit}".strip(),
-            f"{_num(lab.canonical_value)} {lab.canonical_unit}",
-            f"{_num(lab.si_value)} {lab.si_unit or ''}".strip(),
-            _range(lab.reference_range), Text(FLAG_MARK[lab.flag] or "—", style=style),
+            lab.label, f"{lab.comparator or ''} {lab.value:g} {lab.unit}".strip(),
+            f"{lab.comparator or ''} {_num(lab.canonical_value)} {lab.canonical_unit}".strip(),
+            f"{lab.comparator or ''} {_num(lab.si_value)} {lab.si_unit or ''}".strip()
+            if lab.si_value is not None else "",
+            f"{_range(lab.reference_range)} {lab.canonical_unit}" if lab.reference_range else "",
+            Text(FLAG_MARK[lab.flag] or "—", style=style),
             lab.reference_source,
         )
     return table
@@ -182,6 +185,9 @@ def clinician_text(a: Assessment, *, color: bool = False, width: int = 120) -> s
         (bool(a.monitoring), _monitoring(a)),
         (a.chemistry is not None, _chemistry(a.chemistry) if a.chemistry else Text("")),
         (bool(a.imaging), _imaging(a)),
+        (bool(a.scales.shown()), scales_table(a.scales)),
+        (bool(a.skipped_inputs), Group(Text("Inputs not used", style="bold"),
+                                       *(Text(f"• {s}") for s in a.skipped_inputs))),
     ]
     for shown, renderable in sections:
         if shown:

@@ -1,0 +1,86 @@
+"""What the DICOM writers share: segment order, coded concepts, source images (private)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ectocalc.imaging.volume import CTVolume
+from ectocalc.model.scan import TYPE_ORDER, ScanResult
+
+MANUFACTURER = "ectocalc"
+
+
+def segment_types(result: ScanResult) -> list[str]:
+    """Calcification types present in ``result``, in SEG segment order (segment n = index+1).
+
+    Examples
+    --------
+    >>> from ectocalc.model.scan import ScanResult
+    >>> segment_types(ScanResult(convention="c", threshold_hu=130, kvp=120,
+    ...     slice_increment_mm=3, pixel_spacing_mm=(1, 1), calibration_mg_per_cm3_per_hu=0.78,
+    ...     agatston=0, volume_mm3=0, mass_mg=0))
+    []
+    """
+    present = {lesion.type for lesion in result.lesions}
+    return [t for t in TYPE_ORDER if t in present]
+
+
+def concepts() -> dict[str, Any]:
+    """Coded concepts used by SEG and SR (imported lazily: highdicom is slow to import)."""
+    from pydicom.sr.codedict import codes
+    from pydicom.sr.coding import Code
+
+    return {
+        "category": codes.SCT.MorphologicallyAbnormalStructure,
+        "vascular": codes.SCT.VascularCalcification,
+        "other": codes.DCM.AbnormalCalcifications,
+        "regions": {"cutaneous": codes.SCT.SkinStructure, "soft_tissue": codes.SCT.SoftTissue},
+        "mm3": codes.UCUM.CubicMillimeter,
+        "hu": codes.UCUM.HounsfieldUnit,
+        "none": codes.UCUM.NoUnits,
+        "mg": Code("mg", "UCUM", "milligram"),
+        "calibration": Code("mg/cm3/[hnsf'U]", "UCUM", "milligram per cubic centimeter per HU"),
+    }
+
+
+def property_type(calcification_type: str) -> Any:
+    """SNOMED "Vascular calcification" for vascular lesions, DCM "Abnormal calcifications"
+    for the other types."""
+    coded = concepts()
+    return coded["vascular"] if calcification_type == "vascular" else coded["other"]
+
+
+TYPE_2: tuple[str, ...] = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex",
+                          "StudyDate", "StudyTime", "StudyID", "AccessionNumber",
+                          "ReferringPhysicianName", "SliceThickness", "KVP")
+"""Type 2 attributes (present, may be empty) the SEG and SR copy from their source images."""
+
+
+def missing_type2(volume: CTVolume) -> list[str]:
+    """The :data:`TYPE_2` attributes absent or empty in the first source image."""
+    first = (volume.source_datasets or [{}])[0]
+    return [keyword for keyword in TYPE_2 if first.get(keyword) in (None, "")]
+
+
+def require_sources(volume: CTVolume) -> list[Any]:
+    """The source CT datasets the SEG and SR reference, with absent :data:`TYPE_2`
+    attributes added empty to the first (a copy; the volume's datasets are not changed):
+    highdicom takes the patient, study and pixel-measure attributes from the first source.
+
+    Raises
+    ------
+    ValueError
+        Without source datasets (NIfTI input).
+    """
+    if not volume.source_datasets:
+        raise ValueError("DICOM SEG/SR need the source DICOM datasets; this volume has none "
+                         "(NIfTI input?)")
+    missing = missing_type2(volume)
+    if not missing:
+        return list(volume.source_datasets)
+    first = copy.deepcopy(volume.source_datasets[0])  # header only: pixel data were dropped
+    for keyword in missing:
+        if keyword not in first:
+            setattr(first, keyword, None)
+    return [first, *volume.source_datasets[1:]]

@@ -1,0 +1,149 @@
+"""End to end in a real browser (Debian's Chromium through Playwright): sign in, import a case
+and the phantom CT, read the patient page with its trend plot, step through the CT viewer to a
+lesion, download the PDF, open the API docs. Screenshots go to the test's tmp folder and to
+/work/coord/screens/ when that folder's parent exists."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.web.conftest import PASSWORDS, WebEnv
+from tests.web.test_routes import CASE
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENS = Path("/work/coord/screens")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists() and os.environ.get("CI") != "true",
+    reason="needs /usr/bin/chromium (required when CI=true)")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(web_env: WebEnv) -> Iterator[str]:
+    import uvicorn
+
+    from ectocalc.web import create_app
+
+    port = _free_port()
+    config = uvicorn.Config(create_app(web_env.config), host="127.0.0.1", port=port,
+                            access_log=False, log_level="warning")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if instance.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_clinician_journey(server: str, phantom_zip: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = tmp_path / "screens"
+    shots.mkdir()
+    case_file = tmp_path / "mrn-web-1.yaml"
+    case_file.write_text(CASE)
+    problems: list[str] = []
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        context = browser.new_context(viewport={"width": 1360, "height": 900},
+                                      accept_downloads=True)
+        page = context.new_page()
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+
+        def shot(name: str) -> None:
+            page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+
+        page.goto(server + "/")
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        shot("01-sign-in")
+        page.fill("input[name=username]", "doc")
+        page.fill("input[name=password]", PASSWORDS["doc"])
+        page.click("button[type=submit]")
+        expect(page).to_have_url(server + "/patients")
+
+        page.click("nav >> text=Import")
+        page.set_input_files("input[name=file]", str(case_file))
+        page.click("form.import button[type=submit]")
+        expect(page).to_have_url(server + "/patients/MRN-WEB-1")
+
+        page.goto(server + "/import")
+        page.set_input_files("input[name=file]", str(phantom_zip))
+        page.fill("input[name=patient_id]", "MRN-WEB-1")
+        page.click("form.import button[type=submit]")
+        expect(page.locator(".job")).to_be_visible()
+        shot("02-import-ct-progress")
+        expect(page.get_by_role("link", name="Open the CT viewer")).to_be_visible(timeout=120_000)
+        shot("03-import-ct-done")
+
+        page.goto(server + "/patients")
+        expect(page.get_by_role("link", name="MRN-WEB-1")).to_be_visible()
+        shot("04-patient-list")
+
+        page.get_by_role("link", name="MRN-WEB-1").click()
+        expect(page.get_by_role("heading", name="Mechanism — primary: metastatic")).to_be_visible()
+        charts = page.locator("#trend-charts .uplot canvas")
+        expect(charts.first).to_be_visible()
+        assert page.locator("#trend-charts figure").count() >= 3  # phosphate, calcium, CAC, ...
+        shot("05-patient-page")
+
+        with page.expect_download() as download:
+            page.click("text=PDF report")
+        pdf = tmp_path / "report.pdf"
+        download.value.save_as(pdf)
+        assert pdf.read_bytes().startswith(b"%PDF-")
+
+        page.click("text=Open viewer")
+        expect(page.locator("#slice")).to_be_visible()
+        row = page.locator("#lesions tr[data-slice]").nth(1)
+        target = int(row.get_attribute("data-slice") or "-1")
+        row.click()
+        expect(page.locator("#slider")).to_have_value(str(target))
+        expect(page.locator("#slice")).to_have_attribute("src",
+                                                        re.compile(rf"/slices/{target}\.png"))
+        page.click("#next")
+        expect(page.locator("#slider")).to_have_value(str(target + 1))
+        page.click("#prev")
+        expect(page.locator("#slice-label")).to_have_text(f"slice {target + 1} / 60")
+        page.wait_for_function("() => document.getElementById('slice').complete && "
+                               "document.getElementById('slice').naturalWidth === 256")
+        expect(row).to_have_class(re.compile("current"))
+        shot("06-ct-viewer-lesion")
+        page.select_option("#window", "bone")
+        page.wait_for_function(
+            "() => document.getElementById('slice').src.includes('window=bone')")
+        page.wait_for_function("() => document.getElementById('slice').complete")
+        shot("07-ct-viewer-bone-window")
+
+        page.goto(server + "/docs")
+        expect(page.locator(".swagger-ui .title").first).to_contain_text("ectocalc",
+                                                                          timeout=30_000)
+        shot("08-api-docs")
+        browser.close()
+
+    if SCREENS.parent.exists():
+        SCREENS.mkdir(exist_ok=True)
+        for png in shots.glob("*.png"):
+            shutil.copy(png, SCREENS / png.name)
+    assert not [m for m in problems if "Content Security Policy" in m or "Refused" in m], problems
+    assert problems == []

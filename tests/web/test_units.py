@@ -1,0 +1,135 @@
+"""Unit tests: zip unpacking rules, slice rendering, sessions and throttling."""
+
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ectocalc.web._security import LoginThrottle, SessionStore, hash_password, verify_password
+from ectocalc.web._uploads import UploadRefused, ZipLimits, unpack_zip, upload_kind
+from ectocalc.web._viewer import (
+    TYPE_COLOURS,
+    SliceStack,
+    read_stack,
+    render_slice,
+    save_stack,
+    window_lut,
+)
+
+
+def _zip(path: Path, entries: list[tuple[zipfile.ZipInfo | str, bytes]]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in entries:
+            zf.writestr(info, data)
+    return path
+
+
+def test_unpack_writes_only_inside(tmp_path: Path) -> None:
+    archive = _zip(tmp_path / "a.zip", [("dicom/1.dcm", b"a" * 100), ("dicom/sub/2.dcm", b"b")])
+    assert unpack_zip(archive, tmp_path / "out") == 2
+    assert (tmp_path / "out" / "dicom" / "sub" / "2.dcm").read_bytes() == b"b"
+
+
+@pytest.mark.parametrize("name", ["../x.dcm", "/etc/x.dcm", "a/../../x.dcm", "C:/x.dcm",
+                                  "..\\x.dcm"])
+def test_unpack_refuses_escaping_names(tmp_path: Path, name: str) -> None:
+    archive = _zip(tmp_path / "a.zip", [("ok.dcm", b"a"), (name, b"x")])
+    with pytest.raises(UploadRefused, match="outside the archive"):
+        unpack_zip(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_unpack_refuses_links(tmp_path: Path) -> None:
+    link = zipfile.ZipInfo("dicom/link")
+    link.external_attr = (stat.S_IFLNK | 0o777) << 16
+    archive = _zip(tmp_path / "a.zip", [(link, b"/etc/passwd")])
+    with pytest.raises(UploadRefused, match="link"):
+        unpack_zip(archive, tmp_path / "out")
+
+
+def test_unpack_refuses_bombs_and_counts(tmp_path: Path) -> None:
+    bomb = _zip(tmp_path / "b.zip", [("a.dcm", b"\0" * 2**20)])
+    with pytest.raises(UploadRefused, match="zip bomb"):
+        unpack_zip(bomb, tmp_path / "out")
+    many = _zip(tmp_path / "m.zip", [(f"{i}.dcm", b"x") for i in range(4)])
+    with pytest.raises(UploadRefused, match="more than 3 entries"):
+        unpack_zip(many, tmp_path / "out", limits=ZipLimits(max_entries=3))
+    big = _zip(tmp_path / "g.zip", [("a.dcm", bytes(range(256)) * 40)])
+    with pytest.raises(UploadRefused, match="allowed size"):
+        unpack_zip(big, tmp_path / "out", limits=ZipLimits(max_unpacked_bytes=5000))
+    assert not (tmp_path / "out").exists()
+
+
+def test_unpack_refuses_non_zip(tmp_path: Path) -> None:
+    fake = tmp_path / "f.zip"
+    fake.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(UploadRefused, match="not a readable zip"):
+        unpack_zip(fake, tmp_path / "out")
+
+
+def test_upload_kind_from_bytes() -> None:
+    assert upload_kind(b'{"resourceType": "Bundle"}', "whatever.bin") == "case"
+    with pytest.raises(UploadRefused):
+        upload_kind(b"id: x\n", "case.txt")  # YAML only with a YAML/JSON name
+    with pytest.raises(UploadRefused):
+        upload_kind(b"\xff\xfe\x00binary", "case.yaml")
+
+
+def _stack() -> SliceStack:
+    hu = np.full((3, 8, 8), 40, dtype=np.int16)
+    hu[1, 2:4, 2:4] = 600
+    types = np.zeros_like(hu, dtype=np.uint8)
+    types[1, 2:4, 2:4] = 2
+    return SliceStack(hu=hu, types=types, type_names=("vascular", "cutaneous"),
+                      z_mm=np.array([0.0, 3.0, 6.0]))
+
+
+def test_window_lut_maps_the_window_to_grey() -> None:
+    lut = window_lut(300, 1600)  # -500 .. 1100 HU
+    assert lut[-500 + 32768] == 0 and lut[1100 + 32768] == 255 and lut[300 + 32768] == 128
+
+
+def test_render_slice_colours_by_type() -> None:
+    stack = _stack()
+    rgb = np.asarray(Image.open(io.BytesIO(render_slice(stack, 1))).convert("RGB"))
+    grey = np.asarray(Image.open(io.BytesIO(render_slice(stack, 1, overlay=False))))
+    assert grey.ndim == 2 and grey[0, 0] == 128  # 40 HU is the soft-tissue window centre
+    assert grey[2, 2] == 255
+    expected = np.rint(0.45 * 255 + 0.55 * np.array(TYPE_COLOURS["cutaneous"]))
+    assert rgb[2, 2].tolist() == expected.astype(int).tolist()
+    assert rgb[0, 0].tolist() == [128, 128, 128]
+    with pytest.raises(IndexError):
+        render_slice(stack, 3)
+
+
+def test_stack_round_trip(tmp_path: Path) -> None:
+    stack = _stack()
+    save_stack(stack, tmp_path / "v.npz")
+    back = read_stack(tmp_path / "v.npz")
+    assert back.type_names == stack.type_names
+    assert np.array_equal(back.hu, stack.hu) and np.array_equal(back.types, stack.types)
+
+
+def test_sessions_expire_when_idle() -> None:
+    store = SessionStore(idle_s=0.0)
+    session = store.create("ana", "clinician")
+    assert store.get(session.token) is None
+
+
+def test_throttle_is_per_key() -> None:
+    throttle = LoginThrottle(attempts=1, window_s=60)
+    throttle.fail("user:a", "addr:1")
+    assert throttle.blocked("user:a") and throttle.blocked("addr:1")
+    assert not throttle.blocked("user:b", "addr:2")
+
+
+def test_passwords_are_salted_argon2id() -> None:
+    first, second = hash_password("pw-123456"), hash_password("pw-123456")
+    assert first != second and first.startswith("$argon2id$")
+    assert verify_password(second, "pw-123456") and not verify_password(None, "pw-123456")
