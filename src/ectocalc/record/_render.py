@@ -75,7 +75,7 @@ def _trend_lines(console: Any, view: dict[str, Any]) -> None:
     if progression:
         annual = progression["annual_percent"]
         console.print(
-            f"CAC {progression['from']} → {progression['to']} "
+            f"CAC (each CT's Agatston total) {progression['from']} → {progression['to']} "
             f"({progression['interval_years']:g} y): √ difference "
             f"{progression['sqrt_difference']:g} (Hokanson: "
             f"{'yes' if progression['hokanson'] else 'no'}), "
@@ -178,7 +178,9 @@ td,th{border:1px solid #ccc;padding:2px 6px}.high,.critical_high{color:#b00}
 {{ t.rule }}; {{ t.source }}).</p>{% endif %}
 </section>{% endfor %}
 {% if v.cac_progression %}{% set p = v.cac_progression %}
-<h2>CAC progression</h2><table><tr><th>from</th><th>to</th><th>years</th><th>√ difference</th>
+<h2>CAC progression</h2>
+<p>Each CT's Agatston total: coronary artery calcium only when the scan is a coronary CT.</p>
+<table><tr><th>from</th><th>to</th><th>years</th><th>√ difference</th>
 <th>Hokanson</th><th>%/yr</th><th>Raggi</th><th>incident</th><th>warnings</th></tr>
 {% for q in p.pairs %}<tr><td>{{ q["from"] }}</td><td>{{ q.to }}</td><td>{{ q.interval_years }}</td>
 <td>{{ q.sqrt_difference }}</td><td>{{ q.hokanson }}</td><td>{{ q.annual_percent }}</td>

@@ -125,7 +125,8 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
 
     config = config or WebConfig()
     store = open_store(config.db_url)
-    web = WebState(config=config, store=store, data_dir=config.data_dir or default_data_dir(),
+    web = WebState(config=config, store=store,
+                   data_dir=(config.data_dir or default_data_dir()).resolve(),
                    jobs=JobRunner(_record_scan(store)), patients=PatientCache(store))
 
     @asynccontextmanager
