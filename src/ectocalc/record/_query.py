@@ -52,7 +52,7 @@ def find_patient(session: Session, key: str) -> PatientRow:
             IdentifierRow, IdentifierRow.patient_id == PatientRow.id).where(
             IdentifierRow.value == key).limit(1))
     if patient is None:
-        raise InputError("record", "PATIENT", "no patient with this id in the record")
+        raise InputError("record", "PATIENT", f"no patient {key!r} in the record")
     return patient
 
 
