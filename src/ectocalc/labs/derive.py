@@ -15,7 +15,7 @@ from ectocalc.errors import InputError
 from ectocalc.labs import equations as eq
 from ectocalc.labs.catalogue import Catalogue, flag_value
 from ectocalc.model.assessment import Derivation, Derived, LabReport
-from ectocalc.model.case import Case, LabResult
+from ectocalc.model.case import DAYS_PER_YEAR, Case, LabResult
 from ectocalc.vocabulary import parse_ckd_stage
 
 if TYPE_CHECKING:
@@ -251,6 +251,30 @@ def _calcium(case: Case, cat: Catalogue, reports: dict[str, LabReport], out: Der
         ))
 
 
+def _age_at_sample(case: Case, result: LabResult | None) -> float:
+    """The patient's age when ``result`` was taken: the equations use the age at the sample.
+
+    ``age_years`` holds on the patient's (or the case's) date; a result dated earlier is taken
+    that much younger. Without those dates the age is used as given.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> from ectocalc.model.case import LabResult, Patient
+    >>> old = LabResult(analyte="creatinine", value=1.0, unit="mg/dL", canonical_value=1.0,
+    ...                 canonical_unit="mg/dL", date=date(2025, 3, 1))
+    >>> case = Case(date=date(2026, 3, 1), patient=Patient(age_years=66.0), labs=[old])
+    >>> round(_age_at_sample(case, old), 2)
+    65.0
+    """
+    age = case.patient.age_years
+    assert age is not None
+    reference = case.patient.date or case.date
+    if result is None or result.date is None or reference is None or result.date >= reference:
+        return age
+    return max(age - (reference - result.date).days / DAYS_PER_YEAR, 0.0)
+
+
 def _egfr(case: Case, cat: Catalogue, out: Derived) -> None:
     creatinine, cystatin = _value(case, cat, "creatinine"), _value(case, cat, "cystatin_c")
     if creatinine is None and cystatin is None:
@@ -261,7 +285,8 @@ def _egfr(case: Case, cat: Catalogue, out: Derived) -> None:
     if patient.age_years is None:
         raise InputError(source, "patient.age_years",
                          f"age is required for eGFR ({marker} is present)")
-    age = patient.age_years
+    age = _age_at_sample(case, case.latest("creatinine" if creatinine is not None
+                                            else "cystatin_c"))
     if age < eq.ADULT_AGE_YEARS:
         _egfr_child(case, creatinine, out)
         return

@@ -42,6 +42,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+DAYS_PER_YEAR = 365.2425
+"""Mean Gregorian year in days: ages and intervals in years."""
+
 RaceEthnicity = Literal["white", "chinese", "black", "hispanic"]
 """The four groups of the MESA risk score (McClelland 2015); used by no other calculation."""
 Smoking = Literal["never", "former", "current"]
@@ -72,9 +75,9 @@ class Patient(_Strict):
             if self.date < self.birth_date:
                 raise ValueError("date is before birth_date")
             days = (self.date - self.birth_date).days
-            if days / 365.2425 > 130:
+            if days / DAYS_PER_YEAR > 130:
                 raise ValueError("birth_date is more than 130 years before date")
-            object.__setattr__(self, "age_years", round(days / 365.2425, 2))
+            object.__setattr__(self, "age_years", round(days / DAYS_PER_YEAR, 2))
         return self
 
 
