@@ -42,7 +42,7 @@ from ectocalc.io.case_file import COMPARATORS, latest_allowed_date
 from ectocalc.io.errors import located
 from ectocalc.labs.catalogue import default_catalogue
 from ectocalc.labs.results import make_lab_result
-from ectocalc.model.case import Case, Condition, LabResult, Medication, Patient
+from ectocalc.model.case import DAYS_PER_YEAR, Case, Condition, LabResult, Medication, Patient
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -235,7 +235,7 @@ def _patient(patients: list[tuple[str, Any]], source: str, reference: Date | Non
         if birth > reference:
             raise InputError(source, f"{field}.birthDate",
                              f"{birth} is after the bundle's date {reference}")
-        if (reference - birth).days / 365.2425 > 130:
+        if (reference - birth).days / DAYS_PER_YEAR > 130:
             raise InputError(source, f"{field}.birthDate",
                              f"{birth} is more than 130 years before the bundle's date "
                              f"{reference}")

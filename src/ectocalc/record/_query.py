@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ectocalc.errors import InputError
 from ectocalc.model.case import (
+    DAYS_PER_YEAR,
     Case,
     Condition,
     Finding,
@@ -32,7 +33,6 @@ from ectocalc.record._schema import (
     SourceRow,
 )
 
-DAYS_PER_YEAR = 365.2425
 _PROVENANCE = {"input_ref", "resource_id"}
 _TRANSIENT = ("pregnant", "gestation_weeks")
 _SCORED = ("agatston", "volume_mm3", "mass_mg", "kauppila", "adragao")

@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from datetime import date as Date
 from typing import Any
 
+from ectocalc.model.case import DAYS_PER_YEAR
 from ectocalc.record._rules import RecordRules
-
-DAYS_PER_YEAR = 365.2425
 
 
 def years_between(start: Date, end: Date) -> float:
