@@ -19,7 +19,7 @@ from ectocalc.labs.derive import derive
 from ectocalc.labs.equations import ADULT_AGE_YEARS
 from ectocalc.labs.results import lab_alerts, lab_conflicts, report_labs
 from ectocalc.model.assessment import Alert, Assessment, ChemistrySection
-from ectocalc.model.case import DAYS_PER_YEAR, Case
+from ectocalc.model.case import Case, age_on
 from ectocalc.model.scan import ScanResult
 from ectocalc.monitoring import monitoring_notes, monitoring_plan
 from ectocalc.reasoning import reason
@@ -156,8 +156,8 @@ def restrict_to(case: Case, as_of: Date) -> Case:
     patient = case.patient
     if patient.birth_date is not None and patient.birth_date <= as_of and (
             case.date is None or as_of < case.date):
-        update["patient"] = patient.model_copy(update={"age_years": round(
-            (as_of - patient.birth_date).days / DAYS_PER_YEAR, 2)})
+        update["patient"] = patient.model_copy(update={
+            "age_years": age_on(patient.birth_date, as_of)})
     return case.model_copy(update=update)
 
 

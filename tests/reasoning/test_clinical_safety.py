@@ -60,7 +60,7 @@ def test_child_interval_names_its_source() -> None:
                               "labs": [lab("phosphate", 5.2, "mg/dL")]}, source="t")
     (report,) = report_labs(case, knowledge=KB)
     assert report.reference_range == (4.1, 5.9)
-    assert "CALIPER" in report.reference_source and "age 5-13 y" in report.reference_source
+    assert "CALIPER" in report.reference_source and "age 5 to <13 y" in report.reference_source
 
 
 def test_alp_is_sex_partitioned_in_adolescence() -> None:

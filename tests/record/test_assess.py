@@ -30,14 +30,15 @@ def test_record_assessment_equals_the_file_assessment(store: Store) -> None:
     direct = service.assess_case(case, as_of=case.date)
     recorded = assess_patient(store, "MRN-0042", as_of=Date(2025, 3, 1))
     assert _comparable(recorded) == _comparable(direct)
-    assert recorded.derived.egfr_ml_min_1_73m2 == 27.21
+    egfr = recorded.derived.egfr_ml_min_1_73m2
+    assert egfr is not None and round(egfr, 2) == 27.21
 
 
 def test_as_of_leaves_out_later_results(store: Store) -> None:
     add_files(store, sorted(EXAMPLE.glob("visit-*.yaml")))
     case = case_for(store, "MRN-0042", Date(2025, 6, 1))
     assert sorted({str(lab.date) for lab in case.labs}) == ["2024-03-01", "2025-03-01"]
-    assert case.patient.age_years == round(65 + 92 / 365.2425, 2)  # stated age + elapsed time
+    assert case.patient.age_years == 65 + 92 / 365.2425  # stated age + elapsed time
     latest = assess_patient(store, "MRN-0042", as_of=Date(2025, 6, 1))
     phosphate = next(lab for lab in latest.labs if lab.analyte == "phosphate")
     assert (phosphate.canonical_value, str(phosphate.date)) == (4.9, "2025-03-01")

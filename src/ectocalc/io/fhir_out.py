@@ -21,6 +21,7 @@ from datetime import date as Date
 from typing import Any
 
 from ectocalc.model.assessment import Assessment, LabReport
+from ectocalc.model.display import for_display
 from ectocalc.model.scan import ScanResult
 
 LOINC = "http://loinc.org"
@@ -70,6 +71,7 @@ def assessment_bundle(assessment: Assessment, *, patient_id: str | None = None,
     dict
         The Bundle as JSON-ready data.
     """
+    assessment = for_display(assessment)  # values as reported; ids hash what is reported
     ids = _Ids(assessment.model_dump_json())
     patient_id = patient_id or assessment.patient.get("id")
     patient: dict[str, Any] = {"resourceType": "Patient", "id": ids("patient")}

@@ -34,7 +34,12 @@ class AgePartition(BaseModel):
     age: tuple[float, float]
     """Ages in years, lower bound included, upper bound excluded."""
     range: tuple[float, float]
+    """The interval in the analyte's canonical unit."""
     sex: str | None = None
+    label: str | None = None
+    """The age band as the source words it (``"15 days to <1 y"``)."""
+    published: tuple[float, float] | None = None
+    """The interval as published, in the reference's ``published_unit``."""
 
 
 class AgeReference(BaseModel):
@@ -43,6 +48,7 @@ class AgeReference(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     source: str
     check: bool = False
+    published_unit: str | None = None
     partitions: list[AgePartition]
 
 
@@ -73,7 +79,26 @@ class Analyte(BaseModel):
     def _canonical_unit_listed(self) -> Analyte:
         if self.units.get(self.canonical_unit) != 1.0:
             raise ValueError(f"{self.id}: canonical unit {self.canonical_unit} must have factor 1")
+        if self.reference_by_age is not None:
+            self._check_published(self.reference_by_age)
         return self
+
+    def _check_published(self, by_age: AgeReference) -> None:
+        """Each partition's ``range`` is its ``published`` interval converted, to the decimals
+        written (a transcription error fails the catalogue)."""
+        for p in by_age.partitions:
+            if p.published is None:
+                continue
+            factor = self.units.get(by_age.published_unit or "")
+            if factor is None:
+                raise ValueError(f"{self.id}: reference_by_age.published_unit "
+                                 f"{by_age.published_unit!r} is not one of its units")
+            for written, published in zip(p.range, p.published, strict=True):
+                decimals = len(repr(float(written)).partition(".")[2].rstrip("0"))
+                if abs(written - published * factor) > 0.5 * 10 ** -decimals + 1e-9:
+                    raise ValueError(
+                        f"{self.id}: reference_by_age {p.label or p.age}: range {list(p.range)} "
+                        f"is not the published {list(p.published)} {by_age.published_unit}")
 
     def age_partition(self, sex: str | None, age_years: float | None) -> AgePartition | None:
         """The paediatric partition that holds for this age and sex, or None (adult ranges)."""

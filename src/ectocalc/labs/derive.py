@@ -16,6 +16,7 @@ from ectocalc.labs import equations as eq
 from ectocalc.labs.catalogue import Catalogue, flag_value
 from ectocalc.model.assessment import Derivation, Derived, LabReport
 from ectocalc.model.case import DAYS_PER_YEAR, Case, LabResult
+from ectocalc.model.display import reported
 from ectocalc.vocabulary import parse_ckd_stage
 
 if TYPE_CHECKING:
@@ -213,8 +214,8 @@ def _calcium(case: Case, cat: Catalogue, reports: dict[str, LabReport], out: Der
     ca_for_product, product_basis = calcium, "total"
     if calcium is not None and albumin is not None:
         corrected = eq.corrected_calcium_mg_dl(calcium, albumin)
-        out.corrected_calcium_mg_dl = round(corrected, 2)
-        out.corrected_calcium_mmol_l = round(corrected * _si_factor(cat, "calcium"), 3)
+        out.corrected_calcium_mg_dl = corrected
+        out.corrected_calcium_mmol_l = corrected * _si_factor(cat, "calcium")
         out.basis.append(Derivation(
             quantity="corrected_calcium_mg_dl", value=out.corrected_calcium_mg_dl, unit="mg/dL",
             method="Ca + 0.8 x (4.0 - albumin)", source=CORRECTED_CA_SOURCE,
@@ -222,7 +223,7 @@ def _calcium(case: Case, cat: Catalogue, reports: dict[str, LabReport], out: Der
         ))
         ca_for_product, product_basis = corrected, "corrected"
     if ionized is not None:
-        out.ionized_calcium_mmol_l = round(ionized, 3)
+        out.ionized_calcium_mmol_l = ionized
         out.calcium_basis = "measured ionized calcium"
         out.calcium_status = reports["ionized_calcium"].flag
         out.notes.append("Measured ionized calcium is present: calcium status is judged on it, "
@@ -230,7 +231,9 @@ def _calcium(case: Case, cat: Catalogue, reports: dict[str, LabReport], out: Der
                          "hypoalbuminaemia).")
     elif out.corrected_calcium_mg_dl is not None:
         out.calcium_basis = "albumin-corrected total calcium"
-        out.calcium_status = flag_value(out.corrected_calcium_mg_dl,
+        # Judged as reported, so the flag agrees with the number shown.
+        out.calcium_status = flag_value(reported("derived.corrected_calcium_mg_dl",
+                                                 out.corrected_calcium_mg_dl),
                                         reports["calcium"].reference_range,
                                         cat.analytes["calcium"].critical)
     elif calcium is not None:
@@ -239,9 +242,9 @@ def _calcium(case: Case, cat: Catalogue, reports: dict[str, LabReport], out: Der
         out.notes.append("Albumin is missing: total calcium is not corrected.")
     if ca_for_product is not None and phosphate is not None:
         product = eq.calcium_phosphate_product(ca_for_product, phosphate)
-        out.calcium_phosphate_product_mg2_dl2 = round(product, 1)
-        out.calcium_phosphate_product_mmol2_l2 = round(
-            product * _si_factor(cat, "calcium") * _si_factor(cat, "phosphate"), 2)
+        out.calcium_phosphate_product_mg2_dl2 = product
+        out.calcium_phosphate_product_mmol2_l2 = (
+            product * _si_factor(cat, "calcium") * _si_factor(cat, "phosphate"))
         out.basis.append(Derivation(
             quantity="calcium_phosphate_product_mg2_dl2",
             value=out.calcium_phosphate_product_mg2_dl2, unit="mg2/dL2",
@@ -306,12 +309,12 @@ def _egfr(case: Case, cat: Catalogue, out: Derived) -> None:
         candidates[eq.CKD_EPI_2021_CR_CYS] = (
             eq.egfr_ckd_epi_2021_creatinine_cystatin(creatinine, cystatin, age_years=age, sex=sex),
             {"creatinine_mg_dl": _fmt(creatinine), "cystatin_c_mg_l": _fmt(cystatin)})
-    out.egfr_by_equation = {name: round(value, 2) for name, (value, _) in candidates.items()}
+    out.egfr_by_equation = {name: value for name, (value, _) in candidates.items()}
     # Combined creatinine-cystatin C is the most accurate (KDIGO 2024); then creatinine.
     best = next(n for n in (eq.CKD_EPI_2021_CR_CYS, eq.CKD_EPI_2021_CR, eq.CKD_EPI_2012_CYS)
                 if n in candidates)
     value, inputs = candidates[best]
-    out.egfr_ml_min_1_73m2 = round(value, 2)
+    out.egfr_ml_min_1_73m2 = value
     out.egfr_equation = best
     out.basis.append(Derivation(
         quantity="egfr_ml_min_1_73m2", value=out.egfr_ml_min_1_73m2, unit="mL/min/1.73m2",
@@ -330,14 +333,15 @@ def _egfr_child(case: Case, creatinine: float | None, out: Derived) -> None:
     if age is None:  # called for a child: the age is known
         return
     if creatinine is None or height is None:
+        shown = reported("patient.age_years", age)
         out.notes.append(f"eGFR not computed: CKD-EPI is for adults (age >= 18) and the patient "
-                         f"is {age:g} years old; the bedside Schwartz equation (CKiD 2009) needs "
+                         f"is {shown:g} years old; the bedside Schwartz equation (CKiD 2009) needs "
                          f"creatinine and patient.height_cm.")
         return
     value = eq.egfr_schwartz_bedside(creatinine, height_cm=height)
-    out.egfr_ml_min_1_73m2 = round(value, 2)
+    out.egfr_ml_min_1_73m2 = value
     out.egfr_equation = eq.SCHWARTZ_BEDSIDE
-    out.egfr_by_equation = {eq.SCHWARTZ_BEDSIDE: round(value, 2)}
+    out.egfr_by_equation = {eq.SCHWARTZ_BEDSIDE: value}
     out.basis.append(Derivation(
         quantity="egfr_ml_min_1_73m2", value=out.egfr_ml_min_1_73m2, unit="mL/min/1.73m2",
         method="0.413 x height (cm) / creatinine (mg/dL)",
@@ -377,13 +381,14 @@ def _stages(case: Case, cat: Catalogue, out: Derived, *, recorded_ckd_stage: str
         out.ckd_stage = parse_ckd_stage(recorded_ckd_stage)
         method = "CKD stage recorded in the history (eGFR not at steady state during AKI)"
     elif out.egfr_ml_min_1_73m2 is not None:
-        category = eq.gfr_category(out.egfr_ml_min_1_73m2)
+        egfr = reported("derived.egfr_ml_min_1_73m2", out.egfr_ml_min_1_73m2)
+        category = eq.gfr_category(egfr)
         if category in {"G1", "G2"} and not damage:
             out.notes.append(f"eGFR category {category} without a marker of kidney damage is "
                              "not CKD (KDIGO 2012).")
             return
         out.ckd_stage = category
-        method = f"KDIGO GFR category of eGFR {out.egfr_ml_min_1_73m2:g}"
+        method = f"KDIGO GFR category of eGFR {egfr:g}"
     elif recorded_ckd_stage:
         out.ckd_stage = parse_ckd_stage(recorded_ckd_stage)
         method = "CKD stage recorded in the history (no creatinine or cystatin C to compute eGFR)"
@@ -406,9 +411,9 @@ def _tmp_gfr(case: Case, cat: Catalogue, out: Derived) -> None:
     trp, tmp = eq.tubular_phosphate_reabsorption(
         serum_phosphate=values["phosphate"], urine_phosphate=values["urine_phosphate"],
         serum_creatinine=values["creatinine"], urine_creatinine=values["urine_creatinine"])
-    out.tubular_phosphate_reabsorption = round(trp, 3)
-    out.tmp_gfr_mg_dl = round(tmp, 2)
-    out.tmp_gfr_mmol_l = round(tmp * _si_factor(cat, "phosphate"), 3)
+    out.tubular_phosphate_reabsorption = trp
+    out.tmp_gfr_mg_dl = tmp
+    out.tmp_gfr_mmol_l = tmp * _si_factor(cat, "phosphate")
     out.basis.append(Derivation(
         quantity="tmp_gfr_mg_dl", value=out.tmp_gfr_mg_dl, unit="mg/dL",
         method="TRP = 1 - (Up/Pp)(Pcr/Ucr); TmP/GFR = TRP x Pp if TRP <= 0.86 else "

@@ -137,8 +137,9 @@ def report_labs(case: Case, *, knowledge: Knowledge) -> list[LabReport]:
             # Children: the age- (and sex-) partitioned interval, never the adult one.
             assert entry.reference_by_age is not None
             reference = partition.range
-            origin = (f"{entry.reference_by_age.source}, age {partition.age[0]:g}-"
-                      f"{partition.age[1]:g} y" + (f" {partition.sex}" if partition.sex else ""))
+            band = partition.label or f"{partition.age[0]:g} to <{partition.age[1]:g} y"
+            origin = (f"{entry.reference_by_age.source}, age {band}"
+                      + (f" {partition.sex}" if partition.sex else ""))
         else:
             reference = entry.reference_for(case.patient.sex)
             origin = catalogue.sources["typical"]

@@ -23,12 +23,12 @@ from ectocalc.model.case import (
     Patient,
     ScanRef,
 )
-from ectocalc.model.display import for_display, rounded
+from ectocalc.model.display import for_display, reported, rounded
 from ectocalc.model.scan import Lesion, ScanResult, TypeTotals
 
 __all__ = [
     "Alert", "Assessment", "Case", "Condition", "Derivation", "Derived", "Finding",
     "GeneticFinding", "LabReport", "LabResult", "Lesion", "Mechanism", "MechanismScore",
     "Medication", "MonitoringItem", "Patient", "PlanItem", "ScanRef", "ScanResult",
-    "SyndromeItem", "TypeItem", "TypeTotals", "for_display", "rounded",
+    "SyndromeItem", "TypeItem", "TypeTotals", "for_display", "reported", "rounded",
 ]

@@ -43,7 +43,36 @@ class _Strict(BaseModel):
 
 
 DAYS_PER_YEAR = 365.2425
-"""Mean Gregorian year in days: ages and intervals in years."""
+"""Mean Gregorian year in days: intervals in years (and an age carried forward without a
+birth date)."""
+
+
+def _birthday(birth_date: Date, year: int) -> Date:
+    """The birthday in ``year``; 29 February falls on 1 March in other years."""
+    try:
+        return birth_date.replace(year=year)
+    except ValueError:
+        return Date(year, 3, 1)
+
+
+def age_on(birth_date: Date, day: Date) -> float:
+    """Calendar age in years on ``day``: completed years plus the part of the current one.
+
+    A person is 18 on their 18th birthday (a mean-year division would still say 17.999).
+
+    Examples
+    --------
+    >>> age_on(Date(2008, 6, 1), Date(2026, 6, 1)), age_on(Date(2008, 6, 2), Date(2026, 6, 1))
+    (18.0, 17.997260273972604)
+    >>> age_on(Date(2024, 2, 29), Date(2025, 3, 1))
+    1.0
+    """
+    years = day.year - birth_date.year
+    if _birthday(birth_date, day.year) > day:
+        years -= 1
+    last, following = _birthday(birth_date, birth_date.year + years), _birthday(
+        birth_date, birth_date.year + years + 1)
+    return years + (day - last).days / (following - last).days
 
 RaceEthnicity = Literal["white", "chinese", "black", "hispanic"]
 """The four groups of the MESA risk score (McClelland 2015); used by no other calculation."""
@@ -74,10 +103,10 @@ class Patient(_Strict):
                 raise ValueError("birth_date needs the case 'date' to derive the age")
             if self.date < self.birth_date:
                 raise ValueError("date is before birth_date")
-            days = (self.date - self.birth_date).days
-            if days / DAYS_PER_YEAR > 130:
+            age = age_on(self.birth_date, self.date)
+            if age > 130:
                 raise ValueError("birth_date is more than 130 years before date")
-            object.__setattr__(self, "age_years", round(days / DAYS_PER_YEAR, 2))
+            object.__setattr__(self, "age_years", age)
         return self
 
 

@@ -13,10 +13,11 @@ Examples
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
-if TYPE_CHECKING:
-    from ectocalc.model.assessment import Assessment
+from pydantic import BaseModel
+
+M = TypeVar("M", bound=BaseModel)
 
 _CHEMISTRY = {
     "saturation_index.*": 2,
@@ -25,6 +26,23 @@ _CHEMISTRY = {
 }
 
 DECIMALS: dict[str, int] = {
+    "patient.age_years": 2,
+    "derived.corrected_calcium_mg_dl": 2,
+    "derived.corrected_calcium_mmol_l": 3,
+    "derived.ionized_calcium_mmol_l": 3,
+    "derived.calcium_phosphate_product_mg2_dl2": 1,
+    "derived.calcium_phosphate_product_mmol2_l2": 2,
+    "derived.egfr_ml_min_1_73m2": 2,
+    "derived.egfr_by_equation.*": 2,
+    "derived.tubular_phosphate_reabsorption": 3,
+    "derived.tmp_gfr_mg_dl": 2,
+    "derived.tmp_gfr_mmol_l": 3,
+    "mechanism.differential.[].score": 3,
+    "scales.mesa_chd_10y.risk_percent": 2,
+    "scales.mesa_chd_10y.without_cac_percent": 2,
+    # The scales read the Agatston total as reported (one decimal), like a reader.
+    "scales.cac_drs.agatston": 1,
+    "scales.aortic_valve_calcium.agatston": 1,
     **{f"chemistry.{k}": v for k, v in _CHEMISTRY.items()},
     **{f"chemistry.what_if.{k}": v for k, v in _CHEMISTRY.items()},
     "chemistry.inputs.*.value": 4,
@@ -33,7 +51,13 @@ DECIMALS: dict[str, int] = {
     "chemistry.inputs.ultrafilterable_mmol_l.magnesium": 4,
     "chemistry.inputs.ultrafilterable_mmol_l.chloride": 2,
 }
-"""JSON path -> decimals shown."""
+"""JSON path -> decimals shown.
+
+A derivation in ``derived.basis`` shows its ``value`` with the decimals of the quantity it
+derives (``derived.<quantity>``).
+"""
+
+_BASIS = ("derived", "basis", "[]")
 
 
 _PATTERNS = [(tuple(k.split(".")), v) for k, v in DECIMALS.items()]
@@ -49,8 +73,32 @@ def _decimals(path: tuple[str, ...]) -> int | None:
     return None
 
 
+def reported(path: str, value: float) -> float:
+    """``value`` as shown at ``path`` (a key of :data:`DECIMALS`).
+
+    Thresholds and flags judge a derived quantity as it is reported, so a flag always agrees
+    with the number shown beside it (a corrected calcium of 10.204 is shown, and judged, as
+    10.2), and floating-point noise (``9.8 + 0.4 == 10.200000000000001``) never crosses a limit.
+
+    Raises
+    ------
+    KeyError
+        ``path`` has no decimals in :data:`DECIMALS`.
+
+    Examples
+    --------
+    >>> reported("derived.corrected_calcium_mg_dl", 9.8 + 0.8 * (4.0 - 3.5))
+    10.2
+    """
+    return round(value, DECIMALS[path])
+
+
 def _round(node: Any, path: tuple[str, ...]) -> Any:
     if isinstance(node, dict):
+        if path == _BASIS and isinstance(node.get("value"), float):
+            decimals = _decimals(("derived", str(node.get("quantity"))))
+            if decimals is not None:
+                node = {**node, "value": round(node["value"], decimals)}
         return {k: _round(v, (*path, str(k))) for k, v in node.items()}
     if isinstance(node, list):
         return [_round(v, (*path, "[]")) for v in node]
@@ -74,14 +122,23 @@ def rounded(document: dict[str, Any], *, prefix: str = "") -> dict[str, Any]:
     return _round(document, start)  # type: ignore[no-any-return]
 
 
-def for_display(assessment: Assessment) -> Assessment:
-    """A copy of ``assessment`` with every quantity rounded as shown (:data:`DECIMALS`).
+def for_display(model: M, *, prefix: str = "") -> M:
+    """A copy of ``model`` with every quantity rounded as shown (:data:`DECIMALS`).
+
+    Parameters
+    ----------
+    model : Assessment or a part of one
+        An assessment, or the part of one at ``prefix`` (e.g. its ``Derived`` at ``"derived"``).
+    prefix : str
+        The path of ``model`` inside an assessment.
 
     Examples
     --------
-    >>> from ectocalc.model import Assessment
+    >>> from ectocalc.model import Assessment, Derived
     >>> a = Assessment(disclaimer="d", knowledge_version="1", ectocalc_version="0")
     >>> for_display(a) == a
     True
+    >>> for_display(Derived(egfr_ml_min_1_73m2=59.996), prefix="derived").egfr_ml_min_1_73m2
+    60.0
     """
-    return type(assessment).model_validate(rounded(assessment.model_dump()))
+    return type(model).model_validate(rounded(model.model_dump(), prefix=prefix))

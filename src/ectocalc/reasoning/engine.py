@@ -21,6 +21,7 @@ from ectocalc.model.assessment import (
     TypeItem,
 )
 from ectocalc.model.case import Case
+from ectocalc.model.display import for_display
 from ectocalc.reasoning.concepts import Mention, recognise
 from ectocalc.reasoning.facts import Facts, build_facts
 from ectocalc.reasoning.mechanisms import score_mechanisms
@@ -111,7 +112,9 @@ def reason(case: Case, *, knowledge: Knowledge, labs: list[LabReport] | None = N
     ('dystrophic', ['soft_tissue'])
     """
     kb = knowledge
-    facts = build_facts(case=case, labs=labs or [], derived=derived or Derived(),
+    # Rules judge derived quantities as they are reported (model.display.reported).
+    shown = for_display(derived, prefix="derived") if derived is not None else Derived()
+    facts = build_facts(case=case, labs=labs or [], derived=shown,
                         mentions=recognise(case, knowledge=kb) if mentions is None else mentions,
                         knowledge=kb)
     syndromes = assess_syndromes(facts, kb)

@@ -10,8 +10,11 @@ from __future__ import annotations
 from ectocalc.knowledge import Knowledge
 from ectocalc.knowledge.schema import CONFIDENCES, Signal
 from ectocalc.model.assessment import Mechanism, MechanismScore
+from ectocalc.model.display import reported
 from ectocalc.reasoning.facts import Facts
 from ectocalc.reasoning.rules import evaluate
+
+_SCORE = "mechanism.differential.[].score"
 
 
 def _matched(signals: list[Signal], facts: Facts) -> list[tuple[Signal, tuple[str, ...]]]:
@@ -78,13 +81,15 @@ def score_mechanisms(facts: Facts, kb: Knowledge) -> Mechanism:
                             f"residual only: another mechanism explains the case better (best "
                             f"other score {best_other:.2f})")
         sources = [kb.cite(s.source) for s, _ in [*matched, *against]] or [kb.cite(entry.source)]
-        scored.append(MechanismScore(id=entry.id, score=round(score, 3), evidence=evidence,
+        scored.append(MechanismScore(id=entry.id, score=score, evidence=evidence,
                                      against=_describe(against),
                                      sources=list(dict.fromkeys(sources))))
     order: dict[str, int] = {m.id: i for i, m in enumerate(kb.mechanisms.mechanisms)}
-    ranked = sorted(scored, key=lambda s: (-s.score, order[s.id]))
+    # Ranked and judged on the scores as reported (equal shown scores tie, in catalogue order).
+    score_of = {s.id: reported(_SCORE, s.score) for s in scored}
+    ranked = sorted(scored, key=lambda s: (-score_of[s.id], order[s.id]))
     settings = kb.mechanisms.settings
-    shown = [s for s in ranked if s.score >= settings.report_below]
+    shown = [s for s in ranked if score_of[s.id] >= settings.report_below]
     missing = [c.label for c in settings.core_labs if evaluate(c.when, facts).ok]
     notes = []
     if not facts.findings:
@@ -96,5 +101,5 @@ def score_mechanisms(facts: Facts, kb: Knowledge) -> Mechanism:
     notes.append(f"Scores are a weighted heuristic ({kb.cite(settings.source)}), not "
                  f"probabilities.")
     return Mechanism(primary=ranked[0].id if ranked else None,
-                     confidence=_confidence([s.score for s in ranked], len(missing), kb),
+                     confidence=_confidence([score_of[s.id] for s in ranked], len(missing), kb),
                      differential=shown, notes=notes)

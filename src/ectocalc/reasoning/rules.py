@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ectocalc.knowledge.schema import Condition
+from ectocalc.model.display import reported
 from ectocalc.reasoning.facts import Facts, FindingView, lab_text
 from ectocalc.vocabulary import CERTAINTIES, PAIN_LEVELS, ckd_stage_rank
 
@@ -177,7 +178,7 @@ def _age(facts: Facts, threshold: float, below: bool) -> Match:
     if age is None:
         return NO
     ok = age < threshold if below else age >= threshold
-    return _yes(f"age {age:g} years") if ok else NO
+    return _yes(f"age {reported('patient.age_years', age):g} years") if ok else NO
 
 
 def _gene(facts: Facts, genes: Any, zygosity: str | None) -> Match:

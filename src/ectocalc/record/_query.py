@@ -134,7 +134,7 @@ def patient_as_of(key: str, states: list[tuple[Date, dict[str, Any]]],
         risk.update(state.get("risk_factors", {}))
     if fields.get("birth_date") is None and aged is not None:
         age, since = aged
-        fields["age_years"] = round(age + (as_of - since).days / DAYS_PER_YEAR, 2)
+        fields["age_years"] = age + (as_of - since).days / DAYS_PER_YEAR
     elif fields.get("birth_date") is not None:
         fields["date"] = as_of
     return Patient(id=key, **fields), RiskFactors(**risk)

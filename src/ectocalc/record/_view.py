@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from ectocalc.errors import InputError
 from ectocalc.model.assessment import Assessment
 from ectocalc.model.case import Case, LabResult, Patient
+from ectocalc.model.display import reported
 from ectocalc.record._query import (
     as_lab,
     case_as_of,
@@ -202,6 +203,7 @@ def _derived_series(labs: list[LabResult], person: Any,
             value = getattr(derived, attribute)
             if value is None:
                 continue
+            value = reported(f"derived.{attribute}", value)  # the series as reported
             point: dict[str, Any] = {"date": day, "value": value, "unit": unit}
             if name == "egfr":
                 point["equation"] = derived.egfr_equation

@@ -15,6 +15,7 @@ from typing import Any
 
 from ectocalc.knowledge import Knowledge
 from ectocalc.model.case import Case, Finding
+from ectocalc.model.display import reported
 from ectocalc.model.scales import (
     Adragao,
     AorticValveCalcium,
@@ -45,6 +46,8 @@ from ectocalc.scales._schema import (
     load_scales,
 )
 from ectocalc.vocabulary import CKD_STAGES, ckd_stage_rank
+
+_MESA_RISK = "scales.mesa_chd_10y.risk_percent"
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,7 @@ def _scan_coronary(scans: Sequence[ScanResult], spec: CacDrsSpec) -> _Score | No
     scan, lesions = latest
     per_lesion = [_territories(f"{x.region or ''} {x.subtype or ''}", spec) for x in lesions]
     vessels = (len(set().union(*per_lesion)) if all(len(t) == 1 for t in per_lesion) else None)
-    return _Score(agatston=round(sum(x.agatston for x in lesions), 1),
+    return _Score(agatston=reported("scales.cac_drs.agatston", sum(x.agatston for x in lesions)),
                   origin=f"{_scan_label(scan)}: {len(lesions)} coronary lesion(s))",
                   vessels=vessels, vessels_from="coronary territories of the CT lesions")
 
@@ -210,7 +213,8 @@ def _scan_valve(scans: Sequence[ScanResult], spec: ScalesFile) -> _Score | None:
     if latest is None:
         return None
     scan, lesions = latest
-    return _Score(round(sum(x.agatston for x in lesions), 1),
+    return _Score(reported("scales.aortic_valve_calcium.agatston",
+                           sum(x.agatston for x in lesions)),
                   f"{_scan_label(scan)}: {len(lesions)} aortic valve lesion(s))")
 
 
@@ -376,8 +380,9 @@ def _mesa(case: Case, mentions: list[Mention], coronary: _Score | None, spec: Me
     except ValueError as error:
         return MesaChd(status="not_computed", **common, inputs=inputs, assumptions=assumptions,
                        not_computed=f"not computed: {error}")
-    risk = round(without if with_cac is None else with_cac, 2)
-    without_r = round(without, 2)
+    # The text states the risks as reported; the fields keep full precision.
+    risk = reported(_MESA_RISK, without if with_cac is None else with_cac)
+    without_r = reported(_MESA_RISK, without)
     if with_cac is None:
         label = f"{risk:.1f} % (no CAC score)"
         reading = (f"Estimated 10-year coronary heart disease risk {risk:.1f} % from risk "
@@ -388,8 +393,8 @@ def _mesa(case: Case, mentions: list[Mention], coronary: _Score | None, spec: Me
         reading = (f"Estimated 10-year coronary heart disease risk {risk:.1f} % with CAC "
                    f"{coronary.agatston:g}; {without_r:.1f} % from risk factors alone")
     return MesaChd(status="computed", **common, label=label, reading=reading, inputs=inputs,
-                   risk_percent=risk, with_cac=with_cac is not None,
-                   without_cac_percent=without_r,
+                   risk_percent=without if with_cac is None else with_cac,
+                   with_cac=with_cac is not None, without_cac_percent=without,
                    cac_agatston=None if coronary is None else coronary.agatston,
                    assumptions=assumptions)
 
