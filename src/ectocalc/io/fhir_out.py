@@ -143,9 +143,10 @@ def _lab(report: LabReport, identifier: str, subject: dict[str, Any]) -> dict[st
     resource = _observation(identifier, code, subject, "laboratory", report.date)
     resource["valueQuantity"] = _quantity(report.canonical_value, report.canonical_unit,
                                           comparator=report.comparator)
-    flag, label = _FLAGS[report.flag]
-    resource["interpretation"] = [{"coding": [{"system": INTERPRETATION, "code": flag,
-                                               "display": label}]}]
+    if report.flag is not None:  # no interval: no interpretation
+        flag, label = _FLAGS[report.flag]
+        resource["interpretation"] = [{"coding": [{"system": INTERPRETATION, "code": flag,
+                                                   "display": label}]}]
     if report.reference_range is not None:
         low, high = report.reference_range
         resource["referenceRange"] = [{"low": _quantity(low, report.canonical_unit),

@@ -240,6 +240,15 @@ class Sourced(_Entry):
 ConceptKind = Literal["condition", "medication", "procedure", "sign", "site", "family_history"]
 
 
+class PatientGuard(Sourced):
+    """Who a concept read from free text can apply to (``concepts.yaml``: ``patient``)."""
+
+    sex: list[Literal["female", "male"]] | None = None
+    age_at_least: float | None = None
+    reason: str
+    """Why, shown when a mention is set aside (e.g. a gestational age at birth in a child)."""
+
+
 class ConceptEntry(Sourced):
     """One lexicon entry (concepts.yaml)."""
 
@@ -255,6 +264,8 @@ class ConceptEntry(Sourced):
     """A past episode still matters now (an injury, radiotherapy, surgery): "h/o", "s/p",
     "former" or an ended date range do not make it absent, as they do for a state (dialysis,
     a disease, a medication)."""
+    patient: PatientGuard | None = None
+    """A mention in text is set aside (listed in ``skipped_inputs``) for a patient outside it."""
 
 
 class Lexicon(_Entry):

@@ -195,8 +195,12 @@ def kept_unit(unit: str, entry: Analyte) -> str:
     return spelled if spelled is not None and entry.units[spelled] is None else entry.canonical_unit
 
 
-def flag_value(value: float, reference: tuple[float, float] | None, critical: Range | None) -> Flag:
+def flag_value(value: float, reference: tuple[float, float] | None,
+               critical: Range | None) -> Flag | None:
     """Flag a value against its reference interval and critical limits.
+
+    Returns None when there is no interval to judge against and no critical limit is crossed:
+    a value without an interval is never called "normal".
 
     Examples
     --------
@@ -204,6 +208,8 @@ def flag_value(value: float, reference: tuple[float, float] | None, critical: Ra
     'high'
     >>> flag_value(13.5, (8.6, 10.2), (6.0, 13.0))
     'critical_high'
+    >>> flag_value(0.3, None, None) is None
+    True
     """
     if critical is not None:
         low, high = critical
@@ -216,4 +222,5 @@ def flag_value(value: float, reference: tuple[float, float] | None, critical: Ra
             return "low"
         if value > reference[1]:
             return "high"
-    return "normal"
+        return "normal"
+    return None

@@ -16,7 +16,7 @@ from ectocalc.labs import equations as eq
 from ectocalc.labs.catalogue import Catalogue, flag_value
 from ectocalc.model.assessment import Derivation, Derived, LabReport
 from ectocalc.model.case import DAYS_PER_YEAR, Case, LabResult
-from ectocalc.model.display import reported
+from ectocalc.model.display import age_words, reported
 from ectocalc.vocabulary import parse_ckd_stage
 
 if TYPE_CHECKING:
@@ -291,7 +291,7 @@ def _egfr(case: Case, cat: Catalogue, out: Derived) -> None:
     age = _age_at_sample(case, case.latest("creatinine" if creatinine is not None
                                             else "cystatin_c"))
     if age < eq.ADULT_AGE_YEARS:
-        _egfr_child(case, creatinine, out)
+        _egfr_child(case, creatinine, out, age=age)
         return
     if patient.sex is None:
         raise InputError(source, "patient.sex", f"sex is required for eGFR ({marker} is present)")
@@ -326,16 +326,20 @@ def _egfr(case: Case, cat: Catalogue, out: Derived) -> None:
                          "dialysis; the value is shown for completeness only.")
 
 
-def _egfr_child(case: Case, creatinine: float | None, out: Derived) -> None:
-    """Bedside Schwartz eGFR (CKiD 2009) for a child with a height; CKD-EPI is adult-only."""
-    age = case.patient.age_years
+def _egfr_child(case: Case, creatinine: float | None, out: Derived, *, age: float) -> None:
+    """Bedside Schwartz eGFR (CKiD 2009) for a child aged 1 or over with a height (``age`` at
+    the sample); CKD-EPI is adult-only."""
     height = case.patient.height_cm
-    if age is None:  # called for a child: the age is known
+    shown = age_words(age)
+    if age < eq.SCHWARTZ_MIN_AGE_YEARS:
+        out.notes.append(f"eGFR not computed: the patient is {shown} old; the bedside "
+                         f"Schwartz equation was derived in children aged 1 to 16 (CKiD 2009), "
+                         f"and in the first year GFR is still maturing (creatinine first "
+                         f"reflects the mother's). Judge creatinine against its age interval.")
         return
     if creatinine is None or height is None:
-        shown = reported("patient.age_years", age)
         out.notes.append(f"eGFR not computed: CKD-EPI is for adults (age >= 18) and the patient "
-                         f"is {shown:g} years old; the bedside Schwartz equation (CKiD 2009) needs "
+                         f"is {shown} old; the bedside Schwartz equation (CKiD 2009) needs "
                          f"creatinine and patient.height_cm.")
         return
     value = eq.egfr_schwartz_bedside(creatinine, height_cm=height)

@@ -21,6 +21,9 @@ EGFR_SOURCES = {
                       "children; enzymatic creatinine)",
 }
 ADULT_AGE_YEARS = 18.0
+SCHWARTZ_MIN_AGE_YEARS = 1.0
+"""The CKiD cohort behind the bedside Schwartz equation was aged 1 to 16 (Schwartz 2009): in
+infants GFR is still maturing and creatinine first reflects the mother's."""
 
 
 def corrected_calcium_mg_dl(calcium_mg_dl: float, albumin_g_dl: float) -> float:

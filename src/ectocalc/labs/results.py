@@ -172,7 +172,7 @@ def lab_alerts(reports: Iterable[LabReport], *, knowledge: Knowledge) -> list[Al
         value = (f"{report.comparator} {report.value:g}" if report.comparator
                  else f"{report.value:g}")
         shown = f"{report.label} {value} {report.unit}".rstrip()
-        if report.flag.startswith("critical"):
+        if report.flag is not None and report.flag.startswith("critical"):
             alerts.append(Alert(
                 id=f"critical_{report.analyte}", severity="critical",
                 message=f"{shown} is beyond the critical limit: act now, confirm with the "

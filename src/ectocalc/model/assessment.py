@@ -76,7 +76,8 @@ class LabReport(_Out):
     reference_range: tuple[float, float] | None = None
     """Range in the canonical unit."""
     reference_source: str
-    flag: Flag
+    flag: Flag | None
+    """None when there is no reference interval (and no critical limit is crossed)."""
     date: Date | None = None
     loinc: str | None = None
     comparator: Literal["<", "<=", ">=", ">"] | None = None

@@ -107,6 +107,8 @@ class Patient(_Strict):
             if age > 130:
                 raise ValueError("birth_date is more than 130 years before date")
             object.__setattr__(self, "age_years", age)
+        if self.pregnant and self.sex == "male":
+            raise ValueError("pregnant is true but sex is male")
         return self
 
 

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from ectocalc.model.case import DAYS_PER_YEAR
+
 M = TypeVar("M", bound=BaseModel)
 
 _CHEMISTRY = {
@@ -91,6 +93,23 @@ def reported(path: str, value: float) -> float:
     10.2
     """
     return round(value, DECIMALS[path])
+
+
+def age_words(age_years: float) -> str:
+    """An age as a clinician says it: days under 1 month, months under 2 years, else years.
+
+    Examples
+    --------
+    >>> age_words(6 / 365.2425), age_words(0.25), age_words(9), age_words(66.35)
+    ('6 days', '3 months', '9 years', '66.35 years')
+    """
+    if age_years < 1 / 12:
+        days = round(age_years * DAYS_PER_YEAR)
+        return f"{days} day{'s' if days != 1 else ''}"
+    if age_years < 2:
+        months = int(age_years * 12)
+        return f"{months} month{'s' if months != 1 else ''}"
+    return f"{reported('patient.age_years', age_years):g} years"
 
 
 def _round(node: Any, path: tuple[str, ...]) -> Any:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from ectocalc.knowledge import Knowledge
-from ectocalc.knowledge.schema import ConceptEntry, ConceptKind
+from ectocalc.knowledge.schema import ConceptEntry, ConceptKind, PatientGuard
 from ectocalc.model.case import Case
 
 # Cues that negate a following mention within the same clause (NegEx-style, pre-negation only).
@@ -279,7 +279,44 @@ def recognise(case: Case, *, knowledge: Knowledge) -> list[Mention]:
         for number, sign in enumerate(finding.signs):
             mentions += find_in_text(sign.replace("_", " "), f"{origin}.signs[{number}]",
                                      knowledge=knowledge, kinds=("sign",))
-    return mentions
+    return [_guarded(m, case, knowledge) for m in mentions]
+
+
+def _guarded(mention: Mention, case: Case, knowledge: Knowledge) -> Mention:
+    """``mention`` set aside (not present, with the reason in ``attributes["set_aside"]``) when
+    its concept's ``patient`` guard excludes this patient; unchanged otherwise."""
+    guard = _patient_guards(knowledge).get(mention.id)
+    if guard is None or not mention.present or mention.family:
+        return mention
+    sex, age = case.patient.sex, case.patient.age_years
+    outside = ((guard.sex is not None and sex is not None and sex not in guard.sex)
+               or (guard.age_at_least is not None and age is not None
+                   and age < guard.age_at_least))
+    if not outside:
+        return mention
+    return replace(mention, present=False,
+                   attributes={**mention.attributes, "set_aside": guard.reason})
+
+
+def set_aside(mentions: list[Mention]) -> list[str]:
+    """What :func:`recognise` set aside for this patient, one line each (for ``skipped_inputs``).
+
+    Examples
+    --------
+    >>> from ectocalc.knowledge import load_knowledge
+    >>> from ectocalc.model.case import Case, Condition, Patient
+    >>> case = Case(patient=Patient(age_years=0.04, sex="male"),
+    ...             conditions=[Condition(text="born at 28 weeks gestation")])
+    >>> set_aside(recognise(case, knowledge=load_knowledge()))[0][:62]
+    "conditions[0].text: '28 weeks gestation' not read as Pregnancy"
+    """
+    return [f"{m.origin}: '{m.matched}' not read as {m.label}: {m.attributes['set_aside']}"
+            for m in mentions if "set_aside" in m.attributes]
+
+
+@lru_cache(maxsize=8)
+def _patient_guards(knowledge: Knowledge) -> dict[str, PatientGuard]:
+    return {c.id: c.patient for c in knowledge.lexicon.concepts if c.patient is not None}
 
 
 def present_ids(mentions: list[Mention]) -> set[str]:

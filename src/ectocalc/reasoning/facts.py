@@ -89,7 +89,8 @@ class Facts:
 def lab_text(report: LabReport) -> str:
     """Evidence wording for a lab, e.g. ``Phosphate (as P) 7.8 mg/dL (high)``."""
     bound = f"{report.comparator} " if report.comparator else ""  # "< 3": never dropped
-    return f"{report.label} {bound}{report.value:g} {report.unit} ({report.flag})"
+    return (f"{report.label} {bound}{report.value:g} {report.unit} "
+            f"({report.flag or 'no reference interval'})")
 
 
 def _calcium_status(labs: Mapping[str, LabReport], derived: Derived) -> LabStatus:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ectocalc.knowledge.schema import Condition
-from ectocalc.model.display import reported
+from ectocalc.model.display import age_words
 from ectocalc.reasoning.facts import Facts, FindingView, lab_text
 from ectocalc.vocabulary import CERTAINTIES, PAIN_LEVELS, ckd_stage_rank
 
@@ -66,6 +66,8 @@ def _lab_flag(facts: Facts, analyte: str, flags: Any) -> Match:
     if report is None:
         label = facts.knowledge.analytes.analytes[analyte].label
         return _yes(f"{label} not measured") if "missing" in _items(flags) else NO
+    if report.flag is None:  # measured, but no interval to call it normal or abnormal
+        return _yes(lab_text(report)) if "measured" in _items(flags) else NO
     return _yes(lab_text(report)) if _flag_matches(report.flag, flags) else NO
 
 
@@ -178,7 +180,7 @@ def _age(facts: Facts, threshold: float, below: bool) -> Match:
     if age is None:
         return NO
     ok = age < threshold if below else age >= threshold
-    return _yes(f"age {reported('patient.age_years', age):g} years") if ok else NO
+    return _yes(f"age {age_words(age)}") if ok else NO
 
 
 def _gene(facts: Facts, genes: Any, zygosity: str | None) -> Match:

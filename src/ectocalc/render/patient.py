@@ -80,6 +80,8 @@ def _mechanism(a: Assessment, terms: dict[str, Any]) -> str:
     for syndrome, instead in terms["instead"].items():
         if syndrome in firm and types and types <= set(instead["types"]):
             return str(instead["text"])
+    if a.mechanism.primary == "idiopathic" and not types:
+        return str(terms["idiopathic_risk"])
     text = str(terms["mechanism"][a.mechanism.primary])
     if a.mechanism.primary != "metastatic":
         return text
@@ -93,7 +95,9 @@ def _mechanism(a: Assessment, terms: dict[str, Any]) -> str:
 def _treatments(a: Assessment, terms: dict[str, Any]) -> list[str]:
     """Treatments in plain words; pain relief whenever the clinician plan has it."""
     ids = {m.id for m in a.management}
-    lines = [_treatment(m, terms, wounds="wound_care" in ids) for m in a.management]
+    age = a.patient.get("age_years")
+    child = isinstance(age, int | float) and age < ADULT_AGE_YEARS
+    lines = [_treatment(m, terms, wounds="wound_care" in ids, child=child) for m in a.management]
     withheld = [w for m in a.management for w in m.withheld]
     nsaid_withheld = any(w.startswith("NSAID") for w in withheld) or any(
         x.id == "plan_item_withheld" and x.message.startswith("NSAID") for x in a.alerts)
@@ -107,7 +111,8 @@ def _treatments(a: Assessment, terms: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _treatment(item: PlanItem, terms: dict[str, Any], *, wounds: bool = False) -> str:
+def _treatment(item: PlanItem, terms: dict[str, Any], *, wounds: bool = False,
+               child: bool = False) -> str:
     """A treatment in plain words, keeping its cautions and the limits of its evidence."""
     qualifiers = []
     if item.cautions:
@@ -116,6 +121,8 @@ def _treatment(item: PlanItem, terms: dict[str, Any], *, wounds: bool = False) -
         qualifiers.append(terms["qualifiers"]["limited_evidence"])
     if item.id == "lifestyle_modification" and wounds:
         text = terms["lifestyle_with_wounds"]  # no exercise advice with open or necrotic sores
+    elif item.id == "lifestyle_modification" and child:
+        text = terms["lifestyle_child"]  # no smoking and alcohol advice for a child
     else:
         text = terms["management"].get(item.id, item.id)
     return f"{text} ({'; '.join(qualifiers)})" if qualifiers else text

@@ -13,10 +13,11 @@ from rich.text import Text
 from ectocalc.model.assessment import Assessment, ChemistrySection
 from ectocalc.render._scales import scales_table
 
-FLAG_STYLE = {"normal": "", "low": "bold yellow", "high": "bold yellow",
+FLAG_STYLE = {None: "", "normal": "", "low": "bold yellow", "high": "bold yellow",
               "critical_low": "bold white on red", "critical_high": "bold white on red"}
 SEVERITY_STYLE = {"info": "cyan", "warning": "bold yellow", "critical": "bold white on red"}
-FLAG_MARK = {"normal": "", "low": "L", "high": "H", "critical_low": "LL", "critical_high": "HH"}
+FLAG_MARK = {None: "no interval", "normal": "", "low": "L", "high": "H", "critical_low": "LL",
+             "critical_high": "HH"}
 
 
 def _num(value: float | None, digits: int = 4) -> str:

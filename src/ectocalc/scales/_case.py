@@ -15,7 +15,8 @@ from typing import Any
 
 from ectocalc.knowledge import Knowledge
 from ectocalc.model.case import Case, Finding
-from ectocalc.model.display import reported
+from ectocalc.model.display import age_words
+from ectocalc.model.display import reported as as_reported
 from ectocalc.model.scales import (
     Adragao,
     AorticValveCalcium,
@@ -94,7 +95,7 @@ def compute_scales(case: Case, *, knowledge: Knowledge, scans: Sequence[ScanResu
     ckd = (ckd_stage in CKD_STAGES and ckd_stage_rank(ckd_stage) >= ckd_stage_rank("G3a")) or any(
         m.id in ("chronic_kidney_disease", "dialysis") and not m.family for m in mentions)
     return Scales(
-        cac_drs=_cac_drs(coronary, reported, spec.cac_drs, cite),
+        cac_drs=_cac_drs(coronary, reported, spec.cac_drs, cite, age=case.patient.age_years),
         mesa_chd_10y=_mesa(case, mentions, coronary, spec.mesa_chd_10y, cite),
         aortic_valve_calcium=_aortic_valve(_valve_score(reported, scans, spec),
                                            case.patient.sex, spec.aortic_valve_calcium, cite),
@@ -176,7 +177,8 @@ def _scan_coronary(scans: Sequence[ScanResult], spec: CacDrsSpec) -> _Score | No
     scan, lesions = latest
     per_lesion = [_territories(f"{x.region or ''} {x.subtype or ''}", spec) for x in lesions]
     vessels = (len(set().union(*per_lesion)) if all(len(t) == 1 for t in per_lesion) else None)
-    return _Score(agatston=reported("scales.cac_drs.agatston", sum(x.agatston for x in lesions)),
+    total = sum(x.agatston for x in lesions)
+    return _Score(agatston=as_reported("scales.cac_drs.agatston", total),
                   origin=f"{_scan_label(scan)}: {len(lesions)} coronary lesion(s))",
                   vessels=vessels, vessels_from="coronary territories of the CT lesions")
 
@@ -213,7 +215,7 @@ def _scan_valve(scans: Sequence[ScanResult], spec: ScalesFile) -> _Score | None:
     if latest is None:
         return None
     scan, lesions = latest
-    return _Score(reported("scales.aortic_valve_calcium.agatston",
+    return _Score(as_reported("scales.aortic_valve_calcium.agatston",
                            sum(x.agatston for x in lesions)),
                   f"{_scan_label(scan)}: {len(lesions)} aortic valve lesion(s))")
 
@@ -233,9 +235,14 @@ def _valve_score(reported: list[tuple[int, Finding]], scans: Sequence[ScanResult
 # ---------------------------------------------------------------- the scales
 
 def _cac_drs(score: _Score | None, reported: list[tuple[int, Finding]], spec: CacDrsSpec,
-             cite: Any) -> CacDrs:
+             cite: Any, *, age: float | None = None) -> CacDrs:
     common: dict[str, Any] = {"name": spec.name, "source": cite(spec.source),
                               "applies_to": spec.applies_to}
+    if score is not None and age is not None and age < spec.min_age_years:
+        return CacDrs(status="not_computed", **common,
+                      not_computed=f"not computed: CAC-DRS and its statin and aspirin "
+                      f"suggestions are for adults (from {spec.min_age_years:g} years); the "
+                      f"patient is {age_words(age)} old")
     if score is None:
         unscored = [i for i, f in reported
                     if f.agatston is None and _matches(spec.coronary_pattern, f.site)]
@@ -381,8 +388,8 @@ def _mesa(case: Case, mentions: list[Mention], coronary: _Score | None, spec: Me
         return MesaChd(status="not_computed", **common, inputs=inputs, assumptions=assumptions,
                        not_computed=f"not computed: {error}")
     # The text states the risks as reported; the fields keep full precision.
-    risk = reported(_MESA_RISK, without if with_cac is None else with_cac)
-    without_r = reported(_MESA_RISK, without)
+    risk = as_reported(_MESA_RISK, without if with_cac is None else with_cac)
+    without_r = as_reported(_MESA_RISK, without)
     if with_cac is None:
         label = f"{risk:.1f} % (no CAC score)"
         reading = (f"Estimated 10-year coronary heart disease risk {risk:.1f} % from risk "

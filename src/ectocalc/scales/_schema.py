@@ -88,6 +88,8 @@ class MesaSpec(_Scale):
 
 
 class CacDrsSpec(_Scale):
+    min_age_years: float
+    """Adults only: the categories and their treatment suggestions are not for children."""
     bands: list[Band]
     suggestion_source: str
     suggestion_check: bool = False
