@@ -90,3 +90,14 @@ def test_migrations_match_the_models(store: Store) -> None:
 
     with store.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+
+
+@pytest.mark.parametrize("command", [["list"], ["show", "P1"], ["assess", "P1"]])
+def test_reading_a_missing_record_leaves_no_empty_one(tmp_path: Path, run_cli,
+                                                      command: list[str]) -> None:
+    path = tmp_path / "sub" / "never.db"
+    result = run_cli("record", *command, "--db", f"sqlite:///{path}")
+    assert result.code == 2
+    assert result.stderr.count("\n") == 1 and "no record here yet" in result.stderr
+    assert str(path) in result.stderr
+    assert not path.exists() and not path.parent.exists()

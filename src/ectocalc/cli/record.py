@@ -30,10 +30,10 @@ ShowFormat = Literal["json", "text", "html"]
 AssessFormat = Literal["json", "text", "html", "fhir"]
 
 
-def _open(db: str | None) -> Store:
+def _open(db: str | None, *, create: bool = True) -> Store:
     from ectocalc.record import open_store
 
-    return open_store(db)
+    return open_store(db, create=create)
 
 
 @record_app.command("add")
@@ -77,7 +77,7 @@ def list_command(
     """The patients in the record, with their alerts and overdue monitoring."""
     from ectocalc.record import list_patients
 
-    store = _open(db)
+    store = _open(db, create=False)
     try:
         rows = list_patients(store, details=True)
     finally:
@@ -102,7 +102,7 @@ def show_command(
     from ectocalc.record._render import view_html, view_text
 
     check_out(out)  # before any work
-    store = _open(db)
+    store = _open(db, create=False)
     try:
         view = patient_view(store, patient)
     finally:
@@ -131,7 +131,7 @@ def assess_command(
 
     check_out(out)  # before any work
     day = _date(as_of)
-    store = _open(db)
+    store = _open(db, create=False)
     try:
         assessment = assess_patient(store, patient, as_of=day)
     finally:

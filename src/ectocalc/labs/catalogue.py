@@ -11,6 +11,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from typing import Any
 
@@ -196,11 +197,13 @@ def kept_unit(unit: str, entry: Analyte) -> str:
 
 
 def flag_value(value: float, reference: tuple[float, float] | None,
-               critical: Range | None) -> Flag | None:
+               critical: Range | None, *, comparator: str | None = None) -> Flag | None:
     """Flag a value against its reference interval and critical limits.
 
-    Returns None when there is no interval to judge against and no critical limit is crossed:
-    a value without an interval is never called "normal".
+    Returns None when there is no interval to judge against and no critical limit is crossed
+    (a value without an interval is never called "normal"), and when ``value`` is a bound
+    (``comparator`` ``<``, ``<=``, ``>=``, ``>``) whose side of the interval is not one flag:
+    "< 100" against 10-65 may be low, normal or high.
 
     Examples
     --------
@@ -210,7 +213,26 @@ def flag_value(value: float, reference: tuple[float, float] | None,
     'critical_high'
     >>> flag_value(0.3, None, None) is None
     True
+    >>> flag_value(3.0, (10.0, 65.0), None, comparator="<")      # undetectable PTH
+    'low'
+    >>> flag_value(100.0, (10.0, 65.0), None, comparator="<") is None
+    True
     """
+    if comparator is None:
+        return _flag(value, reference, critical)
+    below = comparator in ("<", "<=")
+    if comparator in ("<", ">"):  # strict: the nearest value the result can take
+        value = math.nextafter(value, -math.inf if below else math.inf)
+    flag = _flag(value, reference, critical)
+    if flag is None or flag in (("low", "critical_low") if below else ("high", "critical_high")):
+        return flag
+    if below and flag == "normal" and reference is not None and reference[0] <= 0:
+        return "normal"  # nothing lies below a lower limit of 0
+    return None
+
+
+def _flag(value: float, reference: tuple[float, float] | None,
+          critical: Range | None) -> Flag | None:
     if critical is not None:
         low, high = critical
         if low is not None and value < low:

@@ -321,9 +321,21 @@ def _egfr(case: Case, cat: Catalogue, out: Derived) -> None:
         method=best, source=eq.EGFR_SOURCES[best],
         inputs={**inputs, "age_years": _fmt(age), "sex": sex},
     ))
+    _bound_note(case, out)
     if out.on_dialysis:
         out.notes.append("On dialysis: eGFR equations do not estimate kidney function under "
                          "dialysis; the value is shown for completeness only.")
+
+
+def _bound_note(case: Case, out: Derived) -> None:
+    """Say so when the eGFR was computed from a creatinine or cystatin C that is a bound."""
+    for analyte in ("creatinine", "cystatin_c"):
+        result = case.latest(analyte)
+        if result is not None and result.comparator is not None and out.egfr_equation:
+            side = "higher" if result.comparator in ("<", "<=") else "lower"
+            out.notes.append(f"{analyte.replace('_', ' ')} is a bound ({result.comparator} "
+                             f"{result.value:g} {result.unit}): the eGFR is computed from the "
+                             f"bound, and the true eGFR is {side}.")
 
 
 def _egfr_child(case: Case, creatinine: float | None, out: Derived, *, age: float) -> None:

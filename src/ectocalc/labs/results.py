@@ -149,14 +149,15 @@ def report_labs(case: Case, *, knowledge: Knowledge) -> list[LabReport]:
                 origin = entry.reference_note or "no typical interval"
         si_value = si_unit = None
         if entry.si is not None and not own_unit:
-            si_value, si_unit = round(result.canonical_value * entry.si.factor, 4), entry.si.unit
+            si_value, si_unit = result.canonical_value * entry.si.factor, entry.si.unit
         reports.append(LabReport(
             analyte=analyte_id, label=entry.label, value=result.value, unit=result.unit,
-            canonical_value=round(result.canonical_value, 4), canonical_unit=result.canonical_unit,
+            canonical_value=result.canonical_value, canonical_unit=result.canonical_unit,
             si_value=si_value, si_unit=si_unit, reference_range=reference,
             reference_source=origin,
             flag=flag_value(result.canonical_value, reference,
-                            None if own_unit else entry.critical),
+                            None if own_unit else entry.critical,
+                            comparator=result.comparator),
             date=result.date, loinc=result.loinc, comparator=result.comparator,
             input_ref=result.input_ref, resource_id=result.resource_id,
         ))

@@ -29,6 +29,8 @@ _CHEMISTRY = {
 
 DECIMALS: dict[str, int] = {
     "patient.age_years": 2,
+    "labs.[].canonical_value": 4,
+    "labs.[].si_value": 4,
     "derived.corrected_calcium_mg_dl": 2,
     "derived.corrected_calcium_mmol_l": 3,
     "derived.ionized_calcium_mmol_l": 3,

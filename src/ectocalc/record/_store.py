@@ -61,13 +61,22 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(url: str | None = None) -> Store:
+def open_store(url: str | None = None, *, create: bool = True) -> Store:
     """Open (creating or upgrading) the record at ``url`` (default :func:`default_url`).
+
+    Parameters
+    ----------
+    url : str, optional
+        SQLAlchemy URL.
+    create : bool
+        Create a SQLite file that does not exist yet; when False, a missing file is an error
+        (reading a record never leaves an empty one behind).
 
     Raises
     ------
     InputError
-        An invalid URL, an unreachable database, or a schema newer than this ectocalc.
+        An invalid URL, an unreachable database, a missing SQLite file (``create=False``), or
+        a schema newer than this ectocalc.
     """
     url = url or default_url()
     try:
@@ -80,6 +89,9 @@ def open_store(url: str | None = None) -> Store:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
+            if not create and not Path(database).expanduser().exists():
+                raise InputError(shown, "--db", "no record here yet (add results with "
+                                                "`ectocalc record add`)")
             folder = Path(database).expanduser().parent
             try:
                 folder.mkdir(parents=True, exist_ok=True)

@@ -16,8 +16,7 @@ from ectocalc.render._scales import scales_table
 FLAG_STYLE = {None: "", "normal": "", "low": "bold yellow", "high": "bold yellow",
               "critical_low": "bold white on red", "critical_high": "bold white on red"}
 SEVERITY_STYLE = {"info": "cyan", "warning": "bold yellow", "critical": "bold white on red"}
-FLAG_MARK = {None: "no interval", "normal": "", "low": "L", "high": "H", "critical_low": "LL",
-             "critical_high": "HH"}
+FLAG_MARK = {"normal": "", "low": "L", "high": "H", "critical_low": "LL", "critical_high": "HH"}
 
 
 def _num(value: float | None, digits: int = 4) -> str:
@@ -51,7 +50,8 @@ def _labs(a: Assessment) -> Table:
             f"{lab.comparator or ''} {_num(lab.si_value)} {lab.si_unit or ''}".strip()
             if lab.si_value is not None else "",
             f"{_range(lab.reference_range)} {lab.canonical_unit}" if lab.reference_range else "",
-            Text(FLAG_MARK[lab.flag] or "—", style=style),
+            Text((FLAG_MARK[lab.flag] or "—") if lab.flag else
+                 "no interval" if lab.reference_range is None else "indeterminate", style=style),
             lab.reference_source,
         )
     return table
