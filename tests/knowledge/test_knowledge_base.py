@@ -158,6 +158,10 @@ def test_the_copy_itself_loads(broken: Callable[[str, str, str], Path]) -> None:
     ("chemistry.yaml", 'source: "ectocalc_chemistry"', 'source: "ectocalc_chem"',
      "not in bibliography.yaml"),
     ("analytes.yaml", "canonical_unit: mg/dL", "canonical_unit: mmol/L", "must have factor 1"),
+    ("management.yaml", "  - id: joint_replacement\n",
+     "  - id: joint_replacement\n    guards: []\n    guards: []\n", "duplicate key 'guards'"),
+    ("analytes.yaml", "published: [1.54, 2.72], range: [4.8, 8.4]",
+     "published: [1.54, 2.72], range: [4.7, 7.6]", "is not the published [1.54, 2.72] mmol/L"),
 ])
 def test_a_broken_file_fails_loudly(broken: Callable[[str, str, str], Path], name: str, old: str,
                                     new: str, message: str) -> None:

@@ -57,9 +57,24 @@ Each is validated when the bundle loads and read with :meth:`Knowledge.part`."""
 M = TypeVar("M", bound=BaseModel)
 
 try:  # the C parser (libyaml) when PyYAML was built with it
-    _Loader: Any = yaml.CSafeLoader
+    _SafeLoader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - pure-Python PyYAML
-    _Loader = yaml.SafeLoader
+    _SafeLoader = yaml.SafeLoader
+
+
+class _Loader(_SafeLoader):  # type: ignore[misc]
+    """The safe loader, refusing a key repeated in one mapping (YAML keeps the last silently:
+    a second ``guards:`` would drop the first)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
 
 
 def register_file(name: str, model: type[BaseModel]) -> None:

@@ -25,11 +25,15 @@ from ectocalc.knowledge import Knowledge
 from ectocalc.knowledge.schema import ConceptEntry, ConceptKind, PatientGuard
 from ectocalc.model.case import Case
 
-# Cues that negate a following mention within the same clause (NegEx-style, pre-negation only).
+# Cues that negate a following mention within the same clause (NegEx-style pre-negation; "off"
+# as in "off dialysis", not "off-label").
 _NEGATION = re.compile(
     r"\b(no|not|denies|denied|without|negative for|free of|ruled out|rules out|r/o|absence of|"
-    r"never had|no history of|no evidence of|no sign of|no signs of)\b"
+    r"never had|no history of|no evidence of|no sign of|no signs of)\b|(?<![\w-])off(?![\w-])"
 )
+# ...and cues that negate the mention before them in the clause (post-negation: "pregnancy
+# excluded", "pregnancy test negative").
+_NEGATION_AFTER = re.compile(r"\b(excluded|ruled out|negative|absent|not present|not seen)\b")
 _FAMILY = re.compile(r"\b(family history|fh|mother|father|sister|brother|sibling|siblings|parent|"
                      r"parents|daughter|son|relative|first-degree|cousin|aunt|uncle)\b")
 _HISTORY_KINDS: tuple[ConceptKind, ...] = ("condition", "medication", "procedure", "sign",
@@ -141,7 +145,8 @@ class _Context:
         self.breaks = [m.end() for m in _CLAUSE_BREAK.finditer(lowered)]
         self.stops = [m.start() for m in _SENTENCE_END.finditer(lowered)]
         self.cues = {name: [(m.start(), m.end()) for m in cue.finditer(lowered)]
-                     for name, cue in (("negation", _NEGATION), ("family", _FAMILY),
+                     for name, cue in (("negation", _NEGATION),
+                                       ("negation_after", _NEGATION_AFTER), ("family", _FAMILY),
                                        ("hedge", _HEDGE), ("past_before", _PAST_BEFORE),
                                        ("past_after", _PAST_AFTER),
                                        ("current_after", _CURRENT_AFTER))}
@@ -150,6 +155,16 @@ class _Context:
         """Start of the clause that holds ``position`` (after the last break before it)."""
         i = bisect.bisect_right(self.breaks, position) - 1
         return self.breaks[i] if i >= 0 else 0
+
+    def clause_end(self, position: int) -> int:
+        """End of the clause that holds ``position`` (its break, or the end of the text)."""
+        i = bisect.bisect_right(self.breaks, position)
+        return self.breaks[i] if i < len(self.breaks) else sys.maxsize
+
+    def negated(self, clause_start: int, start: int, end: int) -> bool:
+        """A negation cue before the mention in its clause, or a post-negation after it."""
+        return self.within("negation", clause_start, start) or self.within(
+            "negation_after", end, self.clause_end(end))
 
     def within(self, name: str, start: int, end: int) -> bool:
         """Whether a ``name`` cue lies wholly in ``text[start:end]``."""
@@ -162,7 +177,9 @@ class _Context:
         in its sentence ("resolved", an ended date range such as 2016-2024)."""
         i = bisect.bisect_left(self.stops, end)
         stop = self.stops[i] if i < len(self.stops) else sys.maxsize
-        if self.within("current_after", end, stop):
+        # "...on HD since 2015" keeps its own clause current, not a later one ("h/o HD for AKI,
+        # off dialysis since 2022").
+        if self.within("current_after", end, self.clause_end(end)):
             return False
         return self.within("past_before", clause_start, start) or self.within(
             "past_after", end, stop)
@@ -188,6 +205,10 @@ def find_in_text(text: str, origin: str, *, knowledge: Knowledge,
     ['dialysis', 'chronic_kidney_disease']
     >>> [(m.id, m.present) for m in find_in_text("not on dialysis", "x", knowledge=kb)]
     [('dialysis', False)]
+    >>> [(m.id, m.present) for m in find_in_text("off dialysis since 2022", "x", knowledge=kb)]
+    [('dialysis', False)]
+    >>> [(m.id, m.present) for m in find_in_text("pregnancy excluded", "x", knowledge=kb)]
+    [('pregnancy', False)]
     >>> [m.attributes for m in find_in_text("suspected CREST", "x", knowledge=kb)]
     [{'suspected': 'true'}]
     """
@@ -210,7 +231,7 @@ def find_in_text(text: str, origin: str, *, knowledge: Knowledge,
                 mention = Mention(
                     id=entry.id, kind=entry.kind, label=entry.label, origin=origin,
                     matched=text[start:end],
-                    present=(not context.within("negation", clause, start)
+                    present=(not context.negated(clause, start, end)
                              and (entry.past_counts or not past)),
                     family=context.within("family", clause, start),
                     attributes={k: v.upper() for k, v in attributes.items()}
@@ -263,8 +284,13 @@ def recognise(case: Case, *, knowledge: Knowledge) -> list[Mention]:
                 found += find_by_code(item.code, item.system, f"{section}[{index}].code",
                                       knowledge=knowledge)
             if item.text:  # body sites are read from findings only
-                found += find_in_text(item.text, f"{section}[{index}].text", knowledge=knowledge,
+                worded = find_in_text(item.text, f"{section}[{index}].text", knowledge=knowledge,
                                       kinds=_HISTORY_KINDS)
+                # The item's words date or negate its code: "h/o gestational diabetes in 2020
+                # pregnancy" with O24.419 is a past pregnancy, not a current one.
+                absent = {m.id for m in worded if not m.present and not m.family}
+                found = [replace(m, present=False) if m.id in absent else m for m in found]
+                found += worded
             if not item.present:
                 found = [replace(m, present=False) for m in found]
             mentions += found

@@ -26,14 +26,15 @@ def patient_sections(a: Assessment) -> list[tuple[str, list[str]]]:
     """The summary as (heading, paragraphs or bullet lines), shared by text and HTML.
 
     Without a recorded calcification the summary describes a risk, never a deposit; a child's
-    summary is addressed to the parents; the cause is explained by what drives it in this case.
+    summary is addressed to the parents, a pregnant adolescent's to herself; the cause is
+    explained by what drives it in this case.
     """
     terms = lay_terms()
     intro = [terms["intro"]] if a.types else [terms["risk_intro"]]
-    age = a.patient.get("age_years")
-    if isinstance(age, int | float) and age < ADULT_AGE_YEARS:
+    pregnant = any(x.id == "pregnancy" for x in a.alerts)
+    if _child(a) and not pregnant:
         intro.insert(0, terms["child_note"])
-    if any(x.id == "pregnancy" for x in a.alerts):
+    if pregnant:
         intro.append(terms["pregnancy_note"])
     sections: list[tuple[str, list[str]]] = [("What this is about", intro)]
     if a.types:
@@ -85,9 +86,14 @@ def _mechanism(a: Assessment, terms: dict[str, Any]) -> str:
     text = str(terms["mechanism"][a.mechanism.primary])
     if a.mechanism.primary != "metastatic":
         return text
-    # lay_terms.yaml lists the explanations in order of precedence (kidneys first).
-    reason = next((line for i, line in terms["because"].items() if i in firm), None)
-    if reason is None and a.derived.ckd_stage is not None:
+    # lay_terms.yaml lists the explanations in order of precedence (kidneys first); the
+    # kidneys' phosphate is not the reason when phosphate is low (a transplant's tertiary HPT).
+    low_phosphate = any(lab.analyte == "phosphate" and lab.flag in ("low", "critical_low")
+                        for lab in a.labs)
+    kidney = {"ckd_mbd", "kidney"} if low_phosphate else set()
+    reason = next((line for i, line in terms["because"].items()
+                   if i in firm and i not in kidney), None)
+    if reason is None and a.derived.ckd_stage is not None and not kidney:
         reason = terms["because"]["kidney"]
     return f"{text} {reason}" if reason else text
 
@@ -95,9 +101,9 @@ def _mechanism(a: Assessment, terms: dict[str, Any]) -> str:
 def _treatments(a: Assessment, terms: dict[str, Any]) -> list[str]:
     """Treatments in plain words; pain relief whenever the clinician plan has it."""
     ids = {m.id for m in a.management}
-    age = a.patient.get("age_years")
-    child = isinstance(age, int | float) and age < ADULT_AGE_YEARS
-    lines = [_treatment(m, terms, wounds="wound_care" in ids, child=child) for m in a.management]
+    pregnant = any(x.id == "pregnancy" for x in a.alerts)
+    lines = [_treatment(m, terms, wounds="wound_care" in ids, child=_child(a),
+                        pregnant=pregnant) for m in a.management]
     withheld = [w for m in a.management for w in m.withheld]
     nsaid_withheld = any(w.startswith("NSAID") for w in withheld) or any(
         x.id == "plan_item_withheld" and x.message.startswith("NSAID") for x in a.alerts)
@@ -111,15 +117,24 @@ def _treatments(a: Assessment, terms: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _child(a: Assessment) -> bool:
+    age = a.patient.get("age_years")
+    return isinstance(age, int | float) and age < ADULT_AGE_YEARS
+
+
 def _treatment(item: PlanItem, terms: dict[str, Any], *, wounds: bool = False,
-               child: bool = False) -> str:
+               child: bool = False, pregnant: bool = False) -> str:
     """A treatment in plain words, keeping its cautions and the limits of its evidence."""
     qualifiers = []
     if item.cautions:
         qualifiers.append(terms["qualifiers"]["caution"])
     if item.certainty:
         qualifiers.append(terms["qualifiers"]["limited_evidence"])
-    if item.id == "lifestyle_modification" and wounds:
+    if item.id == "lifestyle_modification" and pregnant:
+        text = terms["lifestyle_pregnancy"]  # no alcohol at all in pregnancy
+        if wounds:
+            text += terms["wounds_exercise_note"]
+    elif item.id == "lifestyle_modification" and wounds:
         text = terms["lifestyle_with_wounds"]  # no exercise advice with open or necrotic sores
     elif item.id == "lifestyle_modification" and child:
         text = terms["lifestyle_child"]  # no smoking and alcohol advice for a child

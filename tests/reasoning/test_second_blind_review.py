@@ -1,0 +1,99 @@
+"""Faults the second blind review found (docs/clinical-review.md, part 3), one test per kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ectocalc.io.case_file import case_from_mapping
+from ectocalc.model import Assessment
+from ectocalc.render.patient import patient_text
+from ectocalc.service import assess_case
+
+TENDON = {"site": "right shoulder supraspinatus tendon", "modality": "xray", "size_mm": 8}
+
+
+def _assess(**document: Any) -> Assessment:
+    return assess_case(case_from_mapping(document, source="t.yaml"), scans=())
+
+
+def _ids(items: Any) -> set[str]:
+    return {x.id for x in items}
+
+
+@pytest.mark.parametrize("text", [
+    "off dialysis since 2022",
+    "h/o hemodialysis for AKI in 2022, renal recovery, off dialysis since 2022",
+])
+def test_off_dialysis_is_not_on_dialysis(text: str) -> None:
+    a = _assess(patient={"age_years": 45, "sex": "male"}, conditions=[{"text": text}],
+                labs=[{"analyte": "creatinine", "value": 0.9, "unit": "mg/dL"}])
+    assert not a.derived.on_dialysis and a.derived.ckd_stage is None
+    assert "acute_kidney_injury" not in _ids(a.alerts)
+
+
+def test_on_dialysis_since_a_year_is_still_current() -> None:
+    a = _assess(patient={"age_years": 45, "sex": "male"},
+                conditions=[{"text": "history of ESKD on HD since 2015"}],
+                labs=[{"analyte": "creatinine", "value": 7.9, "unit": "mg/dL"}])
+    assert a.derived.on_dialysis and a.derived.ckd_stage == "G5D"
+
+
+@pytest.mark.parametrize("condition", [
+    {"text": "pregnancy excluded"},
+    {"text": "not pregnant, pregnancy test negative"},
+    {"text": "h/o gestational diabetes in 2020 pregnancy", "code": "O24.419"},
+])
+def test_negated_or_past_pregnancy_is_not_pregnancy(condition: dict[str, str]) -> None:
+    a = _assess(patient={"age_years": 29, "sex": "female"}, conditions=[condition],
+                findings=[TENDON])
+    assert "pregnancy" not in _ids(a.alerts)
+    assert "pregnant" not in patient_text(a).lower()
+
+
+def test_an_o_code_alone_is_still_a_pregnancy() -> None:
+    a = _assess(patient={"age_years": 29, "sex": "female"},
+                conditions=[{"code": "O24.419"}], findings=[TENDON])
+    assert "pregnancy" in _ids(a.alerts)
+
+
+def test_a_pregnant_adolescent_is_addressed_herself_with_no_alcohol_advice() -> None:
+    a = _assess(patient={"age_years": 17, "sex": "female", "pregnant": True,
+                         "gestation_weeks": 24},
+                conditions=[{"text": "juvenile dermatomyositis"}],
+                findings=[{"site": "right elbow skin", "type": "cutaneous", "modality": "exam",
+                           "ulcerated": True}])
+    text = patient_text(a)
+    assert "parents or carers" not in text and "You are pregnant" in text
+    assert "no alcohol" in text and "little alcohol" not in text
+    cautions = {m.id: " ".join(m.cautions) for m in a.management}
+    assert "teratogenic" in cautions["inflammation_control"]
+    assert "after delivery" in cautions["surgical_excision"]
+
+
+def test_tumour_lysis_binder_has_no_persistence_caution() -> None:
+    a = _assess(patient={"age_years": 6, "sex": "male", "height_cm": 115},
+                conditions=[{"text": "acute lymphoblastic leukaemia, started chemotherapy"}],
+                labs=[{"analyte": "phosphate", "value": 9.1, "unit": "mg/dL"},
+                      {"analyte": "calcium", "value": 6.6, "unit": "mg/dL"},
+                      {"analyte": "potassium", "value": 6.4, "unit": "mmol/L"},
+                      {"analyte": "uric_acid", "value": 11.5, "unit": "mg/dL"}],
+                findings=[{"site": "both kidneys", "type": "visceral", "modality": "ultrasound"}])
+    assert "tumor_lysis_syndrome" in _ids(a.syndromes)
+    binder = next(m for m in a.management if m.id == "phosphate_binder")
+    assert not any("Only one high phosphate" in c for c in binder.cautions)
+
+
+def test_a_transplant_with_low_phosphate_is_not_told_the_kidneys_keep_phosphate() -> None:
+    a = _assess(patient={"age_years": 52, "sex": "male"},
+                conditions=[{"text": "kidney transplant 2019", "code": "Z94.0"}],
+                labs=[{"analyte": "calcium", "value": 11.1, "unit": "mg/dL"},
+                      {"analyte": "albumin", "value": 4.0, "unit": "g/dL"},
+                      {"analyte": "phosphate", "value": 2.1, "unit": "mg/dL"},
+                      {"analyte": "pth", "value": 310, "unit": "pg/mL"},
+                      {"analyte": "creatinine", "value": 1.3, "unit": "mg/dL"}],
+                findings=[{"site": "iliac arteries", "type": "vascular", "modality": "ct"}])
+    text = patient_text(a)
+    assert "cannot remove enough phosphate" not in text
+    assert "overactive parathyroid glands" in text
