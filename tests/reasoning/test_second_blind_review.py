@@ -97,3 +97,22 @@ def test_a_transplant_with_low_phosphate_is_not_told_the_kidneys_keep_phosphate(
     text = patient_text(a)
     assert "cannot remove enough phosphate" not in text
     assert "overactive parathyroid glands" in text
+
+
+@pytest.mark.parametrize(("text", "treated"), [
+    ("juvenile dermatomyositis in childhood, inactive for 10 years", False),
+    ("dermatomyositis in remission since 2019", False),
+    ("dermatomyositis", True),
+])
+def test_inactive_connective_tissue_disease_is_not_treated(text: str, treated: bool) -> None:
+    a = _assess(patient={"age_years": 25, "sex": "female"}, conditions=[{"text": text}],
+                findings=[{"site": "left elbow skin", "type": "cutaneous", "modality": "exam"}])
+    assert "connective_tissue_disease_calcinosis" in _ids(a.syndromes)  # still its cause
+    assert ("inflammation_control" in _ids(a.management)) is treated
+
+
+def test_physically_inactive_is_not_a_past_diagnosis() -> None:
+    a = _assess(patient={"age_years": 60, "sex": "male"},
+                conditions=[{"text": "type 2 diabetes, obesity, physically inactive"}],
+                findings=[{"site": "femoral artery", "type": "vascular", "modality": "xray"}])
+    assert "glycemic_control" in _ids(a.management)

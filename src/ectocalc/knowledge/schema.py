@@ -75,6 +75,7 @@ ArgKind = Literal["concepts", "sites", "signs", "flags", "number", "bool", "stag
 # Predicates over the whole case.
 CASE_PREDICATES: dict[str, ArgKind] = {
     "concept": "concepts", "family_history": "concepts", "suspected": "concepts",
+    "active": "concepts",
     "calcium": "flags",
     "ckd_stage_at_least": "stage", "ckd_stage_below": "stage", "dialysis": "bool",
     "egfr_below": "number", "kidney_function": "kidney",
@@ -505,10 +506,31 @@ class Persistent(Sourced):
     results: int = Field(ge=2)
 
 
+class AkiStage(_Entry):
+    """One KDIGO AKI stage: reached at ``ratio_at_least`` x baseline, or (stage 3) a creatinine
+    of at least ``creatinine_at_least`` mg/dL."""
+
+    stage: int = Field(ge=1, le=3)
+    ratio_at_least: float = Field(ge=1)
+    creatinine_at_least: float | None = None
+
+
+class AcuteKidneyInjury(Sourced):
+    """Acute kidney injury by creatinine (KDIGO 2012 AKI 2.1.1 definition, 2.1.2 stages)."""
+
+    rise_mg_dl: float = Field(gt=0)
+    rise_within_hours: float = Field(gt=0)
+    ratio: float = Field(gt=1)
+    ratio_within_days: float = Field(gt=0)
+    stages: list[AkiStage]
+    """Highest first; below every listed stage an AKI is stage 1."""
+
+
 class DefinitionsFile(_Entry):
     version: int
     kidney_function: KidneyFunction
     persistent: Persistent
+    acute_kidney_injury: AcuteKidneyInjury
 
 
 # ---------------------------------------------------------------------------- chemistry.yaml

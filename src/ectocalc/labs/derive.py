@@ -21,6 +21,7 @@ from ectocalc.vocabulary import parse_ckd_stage
 
 if TYPE_CHECKING:
     from ectocalc.knowledge import Knowledge
+    from ectocalc.knowledge.schema import AcuteKidneyInjury
 
 KDIGO_2012 = "KDIGO 2012 CKD guideline (Kidney Int Suppl 2013;3:1-150), unchanged in KDIGO 2024"
 CORRECTED_CA_SOURCE = ("Albumin-corrected calcium, Ca + 0.8 x (4.0 - albumin g/dL) "
@@ -76,7 +77,7 @@ def derive(case: Case, *, knowledge: Knowledge, labs: Sequence[LabReport],
     cat = knowledge.analytes
     _calcium(case, cat, {report.analyte: report for report in labs}, out)
     _egfr(case, cat, out)
-    out.acute_kidney_injury = creatinine_aki(case, cat)
+    out.acute_kidney_injury = creatinine_aki(case, knowledge)
     _stages(case, cat, out, recorded_ckd_stage=recorded_ckd_stage,
             kidney_damage_marker=kidney_damage_marker or kidney_transplant,
             acute_kidney_injury=acute_kidney_injury)
@@ -123,11 +124,12 @@ def _when(case: Case, result: LabResult) -> DateTime | None:
     return None if day is None else DateTime.combine(day, Time.min)
 
 
-def creatinine_aki(case: Case, cat: Catalogue) -> str | None:
-    """Acute kidney injury by the KDIGO 2012 creatinine criteria (AKI guideline 2.1.1).
+def creatinine_aki(case: Case, knowledge: Knowledge) -> str | None:
+    """Acute kidney injury by the KDIGO 2012 creatinine criteria (AKI guideline 2.1.1), staged.
 
     The latest creatinine against earlier ones: a rise of at least 0.3 mg/dL within 48 hours,
-    or to at least 1.5 times a value from the prior 7 days. Undated results are taken as of the
+    or to at least 1.5 times a value from the prior 7 days (``definitions.yaml``); the stage
+    (2.1.2) is the rise over the lowest value of those 7 days. Undated results are taken as of the
     case date; results with dates but no times count as within 48 hours when at most 2 days
     apart (the safe reading). Returns the evidence, or None.
 
@@ -140,11 +142,12 @@ def creatinine_aki(case: Case, cat: Catalogue) -> str | None:
     ...     return make_lab_result(source="c", field="labs[0]", analyte_name="creatinine",
     ...                            value=v, unit="mg/dL", date=d)
     >>> case = Case(date=date(2026, 10, 3), labs=[cr(0.9, date(2026, 10, 1)), cr(2.6)])
-    >>> creatinine_aki(case, load_knowledge().analytes)
-    'creatinine 0.9 -> 2.6 mg/dL within 2 days (rise of at least 0.3 mg/dL within 48 h); an \
-undated result is taken as of the case date: confirm when it was measured'
+    >>> creatinine_aki(case, load_knowledge())
+    'creatinine 0.9 -> 2.6 mg/dL within 2 days (rise of at least 0.3 mg/dL within 48 h), KDIGO \
+stage 2; an undated result is taken as of the case date: confirm when it was measured'
     """
-    unit = cat.analytes["creatinine"].canonical_unit
+    rule = knowledge.definitions.acute_kidney_injury
+    unit = knowledge.analytes.analytes["creatinine"].canonical_unit
     series = sorted(((when, r.canonical_value, r.date is None and r.taken_at is None)
                      for r in case.labs
                      if r.analyte == "creatinine" and r.canonical_unit == unit
@@ -161,13 +164,30 @@ undated result is taken as of the case date: confirm when it was measured'
         # An undated result is placed at the case date: say so, the timing is an assumption.
         assumed = ("; an undated result is taken as of the case date: confirm when it was "
                    "measured" if last_undated or undated else "")
-        if last - value >= 0.3 - 1e-9 and (gap <= TimeDelta(hours=48) if timed else days <= 2):
-            return (f"creatinine {value:g} -> {last:g} mg/dL within {span} "
-                    f"(rise of at least 0.3 mg/dL within 48 h){assumed}")
-        if last >= 1.5 * value - 1e-9 and days <= 7:
-            return (f"creatinine {value:g} -> {last:g} mg/dL within {span} "
-                    f"(at least 1.5 x baseline within 7 days){assumed}")
+        within = (gap <= TimeDelta(hours=rule.rise_within_hours) if timed
+                  else days <= rule.rise_within_hours / 24)
+        if last - value >= rule.rise_mg_dl - 1e-9 and within:
+            met = (f"rise of at least {rule.rise_mg_dl:g} mg/dL within "
+                   f"{rule.rise_within_hours:g} h")
+        elif last >= rule.ratio * value - 1e-9 and days <= rule.ratio_within_days:
+            met = (f"at least {rule.ratio:g} x baseline within {rule.ratio_within_days:g} "
+                   f"days")
+        else:
+            continue
+        baseline = min(v for w, v, _ in series[:-1]
+                       if (last_when - w).days <= rule.ratio_within_days)
+        stage = _aki_stage(last, last / baseline, rule)
+        return (f"creatinine {value:g} -> {last:g} mg/dL within {span} ({met}), KDIGO stage "
+                f"{stage}{assumed}")
     return None
+
+
+def _aki_stage(creatinine: float, ratio: float, rule: AcuteKidneyInjury) -> int:
+    """KDIGO 2012 AKI stage (2.1.2) of a creatinine ``ratio`` x its baseline."""
+    return next((s.stage for s in rule.stages
+                 if ratio >= s.ratio_at_least - 1e-9
+                 or (s.creatinine_at_least is not None
+                     and creatinine >= s.creatinine_at_least - 1e-9)), 1)
 
 
 def _chronicity(case: Case, cat: Catalogue, out: Derived, *, stated: bool,

@@ -48,10 +48,12 @@ _CLAUSE_BREAK = re.compile(r"[.;:,]|\bbut\b|\bhowever\b|\bexcept\b")
 # lifelong disease) stays present; a state (dialysis, a treated disease, a drug) does not.
 _PAST_BEFORE = re.compile(r"(?<![\w/])(h/o|hx of|history of|s/p|status post|former|formerly|"
                           r"previous|previously|prior|past|ex-)(?![\w/])")
-_PAST_AFTER = re.compile(r"\b(resolved|in remission|stopped|discontinued|ceased|ended|"
+_PAST_AFTER = re.compile(r"\b(resolved|in remission|(?<!physically )inactive|quiescent|stopped|"
+                         r"discontinued|ceased|ended|"
                          r"(?:19|20)\d\d\s*(?:-|\u2013|to)\s*(?:19|20)\d\d)\b")
 # ...unless the sentence says it goes on ("history of ESRD on HD since 2015", "to present").
-_CURRENT_AFTER = re.compile(r"\b(since|ongoing|currently|current|still|to date|present|now on)\b")
+_CURRENT_AFTER = re.compile(r"\b((?<!inactive )(?<!remission )since|ongoing|currently|current|"
+                            r"still|to date|present|now on)\b")
 _SENTENCE_END = re.compile(r"[.;]")
 
 

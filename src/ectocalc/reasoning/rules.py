@@ -51,10 +51,14 @@ def _items(value: Any) -> list[Any]:
 # --------------------------------------------------------------------------- case predicates
 
 
-def _concept(facts: Facts, ids: Any, *, family: bool = False, suspected: bool = False) -> Match:
+def _concept(facts: Facts, ids: Any, *, family: bool = False, suspected: bool = False,
+             active: bool = False) -> Match:
+    """Mentions of ``ids``; ``suspected``: only hedged ones; ``active``: not past (a lifelong
+    disease "inactive for 10 years" or "in remission" stays present but is not active)."""
     wanted = _items(ids)
     hits = [m for m in facts.mentions if m.id in wanted and m.family == family
-            and (not suspected or "suspected" in m.attributes)]
+            and (not suspected or "suspected" in m.attributes)
+            and (not active or "past" not in m.attributes)]
     if not hits:
         return NO
     qualifier = ", family" if family else (", suspected" if suspected else "")
@@ -296,6 +300,7 @@ _CASE: dict[str, CasePredicate] = {
     "concept": lambda f, v: _concept(f, v),
     "family_history": lambda f, v: _concept(f, v, family=True),
     "suspected": lambda f, v: _concept(f, v, suspected=True),
+    "active": lambda f, v: _concept(f, v, active=True),
     "calcium": lambda f, v: _yes(f.calcium.text) if _flag_matches(f.calcium.flag, v) else NO,
     "ckd_stage_at_least": _stage_at_least,
     "ckd_stage_below": _stage_below,

@@ -1,0 +1,39 @@
+"""KDIGO 2012 AKI by creatinine (2.1.1) and its stage (2.1.2, Table 2)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from ectocalc.knowledge import load_knowledge
+from ectocalc.labs.derive import creatinine_aki
+from ectocalc.labs.results import make_lab_result
+from ectocalc.model.case import Case
+
+KB = load_knowledge()
+
+
+def _case(*series: tuple[float, int]) -> Case:
+    labs = [make_lab_result(source="c", field=f"labs[{i}]", analyte_name="creatinine", value=v,
+                            unit="mg/dL", date=date(2026, 10, day))
+            for i, (v, day) in enumerate(series)]
+    return Case(date=date(2026, 10, 20), labs=labs)
+
+
+@pytest.mark.parametrize(("series", "stage"), [
+    (((1.0, 1), (1.4, 2)), 1),               # +0.4 mg/dL within 48 h, 1.4 x
+    (((1.0, 1), (1.6, 6)), 1),               # 1.6 x within 7 days
+    (((1.0, 1), (2.2, 5)), 2),               # 2.2 x
+    (((1.0, 1), (3.1, 6)), 3),               # 3.1 x
+    (((3.0, 1), (4.1, 2)), 3),               # creatinine 4.0 mg/dL or more after an acute rise
+    (((1.0, 1), (1.5, 3), (2.5, 5)), 2),     # staged on the lowest value of the 7 days
+])
+def test_kdigo_stage(series: tuple[tuple[float, int], ...], stage: int) -> None:
+    text = creatinine_aki(_case(*series), KB)
+    assert text is not None and text.endswith(f"KDIGO stage {stage}")
+
+
+def test_no_aki_without_an_acute_rise() -> None:
+    assert creatinine_aki(_case((1.0, 1), (1.2, 2)), KB) is None        # +0.2 in 48 h
+    assert creatinine_aki(_case((1.0, 1), (1.6, 12)), KB) is None       # 1.6 x over 11 days
