@@ -116,3 +116,17 @@ def test_physically_inactive_is_not_a_past_diagnosis() -> None:
                 conditions=[{"text": "type 2 diabetes, obesity, physically inactive"}],
                 findings=[{"site": "femoral artery", "type": "vascular", "modality": "xray"}])
     assert "glycemic_control" in _ids(a.management)
+
+
+def test_severe_vitamin_d_intoxication_gets_its_treatment() -> None:
+    a = _assess(patient={"age_years": 44, "sex": "male"},
+                medications=[{"text": "cholecalciferol 50,000 IU daily"}],
+                labs=[{"analyte": "calcium", "value": 14.2, "unit": "mg/dL"},
+                      {"analyte": "vitamin_d_25oh", "value": 210, "unit": "ng/mL"},
+                      {"analyte": "pth", "value": 4, "unit": "pg/mL"}],
+                findings=[{"site": "both kidneys", "type": "visceral", "modality": "ultrasound"}])
+    assert {s.id: s.certainty for s in a.syndromes}.get("vitamin_d_toxicity") in (
+        "probable", "definitive")
+    plan = {m.id: m.reason for m in a.management}
+    assert "glucocorticoids" in plan["treat_underlying_cause"]
+    assert "bisphosphonate" in plan
