@@ -135,3 +135,31 @@ def test_scan_result_needs_a_patient(store: Store) -> None:
         100.0, 120.0, 3.0, "agatston-1990")
     assert row.study_instance_uid == "2.25.318465209345712009381"
     assert row.series_instance_uid == "2.25.318465209345712009382"
+
+
+def test_a_case_file_listing_a_ct_records_the_quantified_scan(store: Store,
+                                                              tmp_path: Path) -> None:
+    """``scans[]`` in a case file are quantified by ``record add`` (the same result as
+    ``ectocalc scan``), stored once, dated from the case when the reference has no date."""
+    from ectocalc import service
+    from ectocalc.datasets import write_phantom
+
+    write_phantom(tmp_path / "ph", rows=96, columns=96, slices=24, pixel_spacing_mm=0.8,
+                  slice_increment_mm=3.0, seed=5, anatomy=False)
+    case = tmp_path / "visit.yaml"
+    case.write_text("date: 2026-03-01\npatient: {id: MRN-CT, age_years: 60, sex: male}\n"
+                    "scans:\n  - {path: ph/dicom}\n")
+    (result,) = add_files(store, [case])
+    assert (result.status, result.patients) == ("added", ["MRN-CT"])
+    with store.session() as session:
+        rows = session.scalars(select(ScanRow)).all()
+        assert len(rows) == 1
+        stored = rows[0].result
+    direct = service.quantify_scan(tmp_path / "ph" / "dicom")
+    assert direct.agatston > 0
+    assert stored["agatston"] == pytest.approx(direct.agatston)
+    expected = direct.study_date.isoformat() if direct.study_date else "2026-03-01"
+    assert stored["study_date"] == expected
+    (again,) = add_files(store, [case])
+    assert again.status == "unchanged"
+    assert _count(store, ScanRow) == 1

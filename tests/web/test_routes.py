@@ -205,6 +205,17 @@ def test_invalid_case_adds_nothing(web_env: WebEnv, app_client: TestClient) -> N
     _nothing_stored(web_env)
 
 
+def test_an_uploaded_case_naming_server_paths_is_refused(web_env: WebEnv,
+                                                          app_client: TestClient) -> None:
+    """A case's ``scans[]`` would make the server read its own files: refused, nothing added."""
+    csrf = sign_in(app_client, "doc")
+    listed = CASE + "scans:\n  - {path: /etc}\n"
+    answer = _import(app_client, csrf, "scan-paths.yaml", listed.encode())
+    assert answer.status_code == 422
+    assert "paths to CTs are not read from an uploaded case" in answer.json()["detail"]
+    _nothing_stored(web_env)
+
+
 def test_case_text_is_escaped_and_csp_set(app_client: TestClient) -> None:
     csrf = sign_in(app_client, "doc")
     assert _import(app_client, csrf, "xss.yaml", XSS_CASE.encode()).status_code == 201

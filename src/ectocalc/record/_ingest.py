@@ -73,7 +73,8 @@ _Item = _CaseItem | _ScanItem
 
 
 def add_files(store: Store, paths: Sequence[str | Path], *, patient_id: str | None = None,
-              progress: Callable[[AddResult], None] | None = None) -> list[AddResult]:
+              progress: Callable[[AddResult], None] | None = None,
+              read_scan_paths: bool = True) -> list[AddResult]:
     """Add case files, FHIR Bundles and scan results, each file in its own transaction.
 
     A file that fails validation adds nothing and is reported ``failed`` with the reason; the
@@ -87,17 +88,21 @@ def add_files(store: Store, paths: Sequence[str | Path], *, patient_id: str | No
         The patient of scan results (and Bundles) that carry no patient id.
     progress : callable, optional
         Called with each file's :class:`AddResult` as soon as its transaction has ended.
+    read_scan_paths : bool
+        Quantify the CTs a case file lists in ``scans[]``. False for files from elsewhere (a web
+        upload): a case naming server paths is refused rather than read.
     """
     results = []
     for path in paths:
         path = Path(path)
         try:
-            items = read_items(path, patient_id=patient_id)
+            items = read_items(path, patient_id=patient_id, read_scan_paths=read_scan_paths)
             status = _write(store, items, file_digest=_file_digest(path), name=path.name)
         except InputError as error:
             result = AddResult(str(path), "failed", error=str(error))
         else:
-            result = AddResult(str(path), status, patients=[item.key for item in items])
+            result = AddResult(str(path), status,
+                               patients=list(dict.fromkeys(item.key for item in items)))
         results.append(result)
         if progress is not None:
             progress(result)
@@ -123,7 +128,8 @@ def add_scan(store: Store, scan: ScanResult, *, patient_id: str, name: str = "sc
     return _write(store, [item], file_digest=content_digest(item), name=name)
 
 
-def read_items(path: Path, *, patient_id: str | None = None) -> list[_Item]:
+def read_items(path: Path, *, patient_id: str | None = None,
+               read_scan_paths: bool = True) -> list[_Item]:
     """Read and validate a whole file into record items (nothing is written).
 
     Raises
@@ -151,7 +157,25 @@ def read_items(path: Path, *, patient_id: str | None = None) -> list[_Item]:
         if not isinstance(key, str) or not key:
             raise InputError(source, "patient_id", "the scan names no patient: give --patient ID")
         return [_scan_item(scan, source=source, key=key, links=links)]
-    return [_case_item(case_from_mapping(document, source=source), source)]
+    case = case_from_mapping(document, source=source)
+    item = _case_item(case, source)
+    if case.scans and not read_scan_paths:
+        raise InputError(source, "scans[0].path", "paths to CTs are not read from an uploaded "
+                                                  "case: import the CT itself (a DICOM .zip)")
+    return [item, *_listed_scans(case, key=item.key)]
+
+
+def _listed_scans(case: Case, *, key: str) -> list[_ScanItem]:
+    """The CTs a case file lists (``scans[]``), quantified now and recorded as scans of the
+    patient (a scan without its own date takes the case date)."""
+    from ectocalc import service
+
+    items = []
+    for ref, scan in zip(case.scans, service.quantify_case_scans(case), strict=True):
+        if scan.study_date is None:
+            scan = scan.model_copy(update={"study_date": ref.date or case.date})
+        items.append(_scan_item(scan, source=case.source or "case", key=key, links={}))
+    return items
 
 
 def _case_item(case: Case, source: str, *, key: str | None = None,

@@ -179,7 +179,7 @@ def _import_case(web: WebState, session: Session, raw: Path, head: bytes,
         raise UploadRefused("case file too large", status=413)
     if not raw.name.lower().endswith(CASE_SUFFIXES):
         raw = raw.rename(raw.with_name(raw.name + case_suffix(head, raw.name)))
-    (result,) = add_files(web.store, [raw], patient_id=patient_id)
+    (result,) = add_files(web.store, [raw], patient_id=patient_id, read_scan_paths=False)
     if result.status == "failed":
         raise UploadRefused(str(result.error).replace(str(raw.parent) + "/", ""))
     for pid in result.patients:
