@@ -9,6 +9,7 @@ import pytest
 from ectocalc.knowledge import load_knowledge
 from ectocalc.labs.derive import creatinine_aki
 from ectocalc.labs.results import make_lab_result
+from ectocalc.model import Derived
 from ectocalc.model.case import Case
 
 KB = load_knowledge()
@@ -37,3 +38,34 @@ def test_kdigo_stage(series: tuple[tuple[float, int], ...], stage: int) -> None:
 def test_no_aki_without_an_acute_rise() -> None:
     assert creatinine_aki(_case((1.0, 1), (1.2, 2)), KB) is None        # +0.2 in 48 h
     assert creatinine_aki(_case((1.0, 1), (1.6, 12)), KB) is None       # 1.6 x over 11 days
+
+
+def _derived(first: str, second: str, **extra: object) -> Derived:
+    from ectocalc.io.case_file import case_from_mapping
+    from ectocalc.service import assess_case
+
+    document = {"date": second, "patient": {"age_years": 74, "sex": "female"},
+                "labs": [{"analyte": "creatinine", "value": 0.8, "unit": "mg/dL", "date": first},
+                         {"analyte": "creatinine", "value": 2.0, "unit": "mg/dL",
+                          "date": second}], **extra}
+    return assess_case(case_from_mapping(document, source="t.yaml"), scans=()).derived
+
+
+def test_normal_kidney_function_under_3_months_ago_is_acute_kidney_disease() -> None:
+    derived = _derived("2026-01-01", "2026-03-01")      # 59 days: not AKI (> 7 days), not CKD
+    assert derived.acute_kidney_injury is None
+    assert derived.ckd_stage is None
+    assert any("acute kidney disease, not CKD" in n and "59 days" in n
+               for n in derived.notes)
+
+
+def test_normal_kidney_function_over_3_months_ago_still_stages() -> None:
+    derived = _derived("2025-07-01", "2026-01-12")      # 195 days
+    assert derived.ckd_stage == "G4"
+    assert derived.ckd_chronicity is None
+
+
+def test_stated_ckd_keeps_its_stage() -> None:
+    derived = _derived("2026-01-01", "2026-03-01",
+                       conditions=[{"text": "chronic kidney disease"}])
+    assert derived.ckd_stage == "G4"

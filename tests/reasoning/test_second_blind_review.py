@@ -130,3 +130,12 @@ def test_severe_vitamin_d_intoxication_gets_its_treatment() -> None:
     plan = {m.id: m.reason for m in a.management}
     assert "glucocorticoids" in plan["treat_underlying_cause"]
     assert "bisphosphonate" in plan
+
+
+def test_tendon_surgery_names_both_less_invasive_steps() -> None:
+    a = _assess(patient={"age_years": 46, "sex": "female"},
+                findings=[{"site": "right supraspinatus tendon", "modality": "xray",
+                           "size_mm": 16, "pain": "moderate",
+                           "conservative_treatment_failed": True}])
+    cautions = " ".join(next(m for m in a.management if m.id == "surgical_excision").cautions)
+    assert "shock wave" in cautions and "barbotage" in cautions

@@ -498,6 +498,9 @@ class KidneyFunction(Sourced):
     impaired_egfr_below: float = Field(gt=0)
     impaired_from_stage: CkdStage
     impaired_creatinine_flags: list[LabFlag]
+    chronic_after_days: int = Field(gt=0)
+    """CKD needs reduced function for more than 3 months: two reduced eGFR results this far
+    apart make it chronic; a normal one less than this before makes it acute kidney disease."""
 
 
 class Persistent(Sourced):

@@ -78,7 +78,7 @@ def derive(case: Case, *, knowledge: Knowledge, labs: Sequence[LabReport],
     _calcium(case, cat, {report.analyte: report for report in labs}, out)
     _egfr(case, cat, out)
     out.acute_kidney_injury = creatinine_aki(case, knowledge)
-    _stages(case, cat, out, recorded_ckd_stage=recorded_ckd_stage,
+    _stages(case, knowledge, out, recorded_ckd_stage=recorded_ckd_stage,
             kidney_damage_marker=kidney_damage_marker or kidney_transplant,
             acute_kidney_injury=acute_kidney_injury)
     if kidney_transplant and out.ckd_stage is not None and not out.on_dialysis:
@@ -86,7 +86,7 @@ def derive(case: Case, *, knowledge: Knowledge, labs: Sequence[LabReport],
         out.notes.append("Kidney transplant recipient: the GFR category carries the suffix T "
                          "(KDIGO 2012); the post-transplant CKD-MBD care applies (KDIGO 2017 "
                          "chapter 5).")
-    out.ckd_chronicity = _chronicity(case, cat, out, stated=kidney_damage_marker,
+    out.ckd_chronicity = _chronicity(case, knowledge, out, stated=kidney_damage_marker,
                                      transplant=kidney_transplant)
     if out.ckd_stage is not None and out.ckd_chronicity is None:
         out.notes.append("Chronicity not established (a single eGFR, or reduced results less "
@@ -190,7 +190,38 @@ def _aki_stage(creatinine: float, ratio: float, rule: AcuteKidneyInjury) -> int:
                      and creatinine >= s.creatinine_at_least - 1e-9)), 1)
 
 
-def _chronicity(case: Case, cat: Catalogue, out: Derived, *, stated: bool,
+def _adult_egfr_series(case: Case, cat: Catalogue) -> list[tuple[DateTime, float]]:
+    """(when, CKD-EPI 2021 eGFR) of every dated creatinine of an adult of known sex, in time
+    order; empty otherwise."""
+    patient = case.patient
+    if patient.age_years is None or patient.age_years < eq.ADULT_AGE_YEARS or patient.sex is None:
+        return []
+    unit = cat.analytes["creatinine"].canonical_unit
+    sex = patient.sex
+    return sorted((when, eq.egfr_ckd_epi_2021_creatinine(
+                       r.canonical_value, age_years=_age_at_sample(case, r), sex=sex))
+                  for r in case.labs if r.analyte == "creatinine" and r.canonical_unit == unit
+                  and (when := _when(case, r)) is not None)
+
+
+def _recently_normal(case: Case, knowledge: Knowledge) -> str | None:
+    """Evidence that kidney function was normal less than 3 months before the latest reduced
+    eGFR (acute kidney disease, not CKD), or None."""
+    rule = knowledge.definitions.kidney_function
+    series = _adult_egfr_series(case, knowledge.analytes)
+    if len(series) < 2 or series[-1][1] >= rule.impaired_egfr_below:
+        return None
+    last = series[-1][0]
+    normal = [(when, egfr) for when, egfr in series[:-1]
+              if egfr >= rule.impaired_egfr_below and (last - when).days < rule.chronic_after_days]
+    if not normal:
+        return None
+    when, egfr = normal[-1]
+    return (f"eGFR {reported('derived.egfr_ml_min_1_73m2', egfr):g} on {when.date()}, "
+            f"{(last - when).days} days before the latest")
+
+
+def _chronicity(case: Case, knowledge: Knowledge, out: Derived, *, stated: bool,
                 transplant: bool) -> str | None:
     """Why reduced kidney function counts as chronic (KDIGO 2012: > 3 months), or None."""
     if out.on_dialysis:
@@ -199,16 +230,10 @@ def _chronicity(case: Case, cat: Catalogue, out: Derived, *, stated: bool,
         return "kidney transplant recipient"
     if stated:
         return "chronic kidney disease stated in the history"
-    patient = case.patient
-    if patient.age_years is None or patient.age_years < eq.ADULT_AGE_YEARS or patient.sex is None:
-        return None
-    unit = cat.analytes["creatinine"].canonical_unit
-    low = sorted((when, r.canonical_value) for r in case.labs
-                 if r.analyte == "creatinine" and r.canonical_unit == unit
-                 and (when := _when(case, r)) is not None
-                 and eq.egfr_ckd_epi_2021_creatinine(r.canonical_value, age_years=patient.age_years,
-                                                     sex=patient.sex) < 60)
-    if len(low) >= 2 and (low[-1][0] - low[0][0]).days >= 90:
+    rule = knowledge.definitions.kidney_function
+    low = [(when, egfr) for when, egfr in _adult_egfr_series(case, knowledge.analytes)
+           if egfr < rule.impaired_egfr_below]
+    if len(low) >= 2 and (low[-1][0] - low[0][0]).days >= rule.chronic_after_days:
         return (f"eGFR below 60 on {low[0][0].date()} and {low[-1][0].date()}, "
                 f"{(low[-1][0] - low[0][0]).days} days apart (KDIGO 2012: more than 3 months)")
     return None
@@ -386,9 +411,9 @@ def _egfr_child(case: Case, creatinine: float | None, out: Derived, *, age: floa
                 "age_years": _fmt(age)}))
 
 
-def _stages(case: Case, cat: Catalogue, out: Derived, *, recorded_ckd_stage: str | None,
+def _stages(case: Case, knowledge: Knowledge, out: Derived, *, recorded_ckd_stage: str | None,
             kidney_damage_marker: bool, acute_kidney_injury: bool) -> None:
-    acr = _value(case, cat, "urine_albumin_creatinine_ratio")
+    acr = _value(case, knowledge.analytes, "urine_albumin_creatinine_ratio")
     if acr is not None:
         out.albuminuria_stage = eq.albuminuria_category(acr)
         out.basis.append(Derivation(
@@ -422,6 +447,12 @@ def _stages(case: Case, cat: Catalogue, out: Derived, *, recorded_ckd_stage: str
         if category in {"G1", "G2"} and not damage:
             out.notes.append(f"eGFR category {category} without a marker of kidney damage is "
                              "not CKD (KDIGO 2012).")
+            return
+        recent = None if kidney_damage_marker else _recently_normal(case, knowledge)
+        if recent is not None:
+            out.notes.append(f"Kidney function was normal less than 3 months ago ({recent}): "
+                             f"the reduced eGFR is acute kidney disease, not CKD (KDIGO 2012: "
+                             f"CKD needs more than 3 months); no CKD stage is derived from it.")
             return
         out.ckd_stage = category
         method = f"KDIGO GFR category of eGFR {egfr:g}"
