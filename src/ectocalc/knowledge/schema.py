@@ -80,6 +80,7 @@ CASE_PREDICATES: dict[str, ArgKind] = {
     "ckd_stage_at_least": "stage", "ckd_stage_below": "stage", "dialysis": "bool",
     "egfr_below": "number", "kidney_function": "kidney",
     "ca_p_product_above": "number", "tmp_gfr_above": "number", "age_below": "number",
+    "calcium_below": "number",
     "age_at_least": "number", "gestation_weeks_at_least": "number", "gene": "genes",
     "gene_biallelic": "genes", "gene_monoallelic": "genes", "has_findings": "bool",
     "type_present": "types",

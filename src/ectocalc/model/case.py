@@ -164,6 +164,10 @@ class CodedText(_Strict):
 class Condition(CodedText):
     """A diagnosis or history item."""
 
+    past: bool = False
+    """Resolved, inactive or in remission (FHIR ``clinicalStatus``): read as history, like
+    "h/o" in its text (a state is then absent; a past injury or lifelong disease still counts)."""
+
 
 class Medication(CodedText):
     """A current or past medication (free text; dose may be part of the text)."""

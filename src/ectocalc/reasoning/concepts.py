@@ -295,6 +295,8 @@ def recognise(case: Case, *, knowledge: Knowledge) -> list[Mention]:
                 found += worded
             if not item.present:
                 found = [replace(m, present=False) for m in found]
+            elif getattr(item, "past", False):  # a resolved or inactive Condition
+                found = [_as_past(m, knowledge) for m in found]
             mentions += found
     for index, finding in enumerate(case.findings):
         origin = f"findings[{index}]"
@@ -308,6 +310,18 @@ def recognise(case: Case, *, knowledge: Knowledge) -> list[Mention]:
             mentions += find_in_text(sign.replace("_", " "), f"{origin}.signs[{number}]",
                                      knowledge=knowledge, kinds=("sign",))
     return [_guarded(m, case, knowledge) for m in mentions]
+
+
+def _as_past(mention: Mention, knowledge: Knowledge) -> Mention:
+    """``mention`` read as history: a state is absent, a ``past_counts`` concept still counts."""
+    counts = _past_counts(knowledge).get(mention.id, False)
+    return replace(mention, present=mention.present and counts,
+                   attributes={**mention.attributes, "past": "true"})
+
+
+@lru_cache(maxsize=8)
+def _past_counts(knowledge: Knowledge) -> dict[str, bool]:
+    return {c.id: c.past_counts for c in knowledge.lexicon.concepts}
 
 
 def _guarded(mention: Mention, case: Case, knowledge: Knowledge) -> Mention:

@@ -179,6 +179,19 @@ def _number(value: float | None, threshold: float, text: str, above: bool) -> Ma
     return _yes(text) if (value > threshold if above else value < threshold) else NO
 
 
+def _calcium_below(facts: Facts, threshold: float) -> Match:
+    """Albumin-corrected (else total) calcium below ``threshold`` mg/dL, as reported."""
+    corrected = facts.derived.corrected_calcium_mg_dl
+    if corrected is not None:
+        return _number(corrected, threshold, f"corrected calcium {corrected:g} mg/dL < "
+                                             f"{threshold:g}", above=False)
+    total = facts.labs.get("calcium")
+    if total is None or total.canonical_unit != "mg/dL" or total.comparator is not None:
+        return NO
+    return _number(total.canonical_value, threshold,
+                   f"calcium {total.canonical_value:.4g} mg/dL < {threshold:g}", above=False)
+
+
 def _age(facts: Facts, threshold: float, below: bool) -> Match:
     age = facts.case.patient.age_years
     if age is None:
@@ -308,6 +321,7 @@ _CASE: dict[str, CasePredicate] = {
                                          else "not on dialysis"),
     "egfr_below": _egfr_below,
     "kidney_function": _kidney_function,
+    "calcium_below": _calcium_below,
     "ca_p_product_above": lambda f, v: _number(
         f.derived.calcium_phosphate_product_mg2_dl2, v,
         f"Ca×P {f.derived.calcium_phosphate_product_mg2_dl2} mg²/dL² > {v:g}", above=True),

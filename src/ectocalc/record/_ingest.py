@@ -306,7 +306,8 @@ def _insert(session: Session, item: _Item, *, digest: str, file_digest: str, nam
     for position, condition in enumerate(case.conditions):
         rows.append(ConditionRow(**dated, position=position, text=condition.text,
                                  code=condition.code, system=condition.system,
-                                 present=condition.present, input_ref=condition.input_ref,
+                                 present=condition.present, past=condition.past,
+                                 input_ref=condition.input_ref,
                                  resource_id=condition.resource_id))
     for position, medication in enumerate(case.medications):
         rows.append(MedicationRow(**dated, position=position, text=medication.text,

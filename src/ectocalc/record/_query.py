@@ -148,7 +148,8 @@ def case_as_of(session: Session, patient: PatientRow, as_of: Date) -> Case:
     """
     person, risk = patient_as_of(patient.key, patient_states(session, patient), as_of)
     conditions = _unique(Condition(text=r.text, code=r.code, system=r.system, present=r.present,
-                                   input_ref=r.input_ref, resource_id=r.resource_id)
+                                   past=r.past, input_ref=r.input_ref,
+                                   resource_id=r.resource_id)
                          for r in _ordered(session, ConditionRow, patient, as_of))
     medications = _unique(Medication(text=r.text, code=r.code, system=r.system,
                                      present=r.present, input_ref=r.input_ref,

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy import (
     Date as SADate,
@@ -121,6 +122,7 @@ class ConditionRow(_Dated, Base):
     code: Mapped[str | None] = mapped_column(String(50))
     system: Mapped[str | None] = mapped_column(String(20))
     present: Mapped[bool] = mapped_column(Boolean)
+    past: Mapped[bool] = mapped_column(Boolean, server_default=false())
     input_ref: Mapped[str | None] = mapped_column(String(100))
     resource_id: Mapped[str | None] = mapped_column(String(200))
 

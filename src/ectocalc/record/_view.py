@@ -171,7 +171,10 @@ def _lab_series(labs: list[LabResult], person: Any, knowledge: Any) -> dict[str,
         assert lab.date is not None  # the record dates every result
         report = report_labs(Case(patient=person(lab.date), labs=[lab]), knowledge=knowledge)[0]
         series[lab.analyte].append({
-            "date": lab.date, "value": round(lab.canonical_value, 4), "unit": lab.canonical_unit,
+            # 4 significant digits: a result given in SI (1.55 mmol/L) reads 4.8 mg/dL, not
+            # 4.8004 (conversion factors carry no more precision than the assay).
+            "date": lab.date, "value": float(f"{lab.canonical_value:.4g}"),
+            "unit": lab.canonical_unit,
             "comparator": lab.comparator, "flag": report.flag,
             "reference_range": report.reference_range,
             "reference_source": report.reference_source,
