@@ -139,3 +139,40 @@ def test_tendon_surgery_names_both_less_invasive_steps() -> None:
                            "conservative_treatment_failed": True}])
     cautions = " ".join(next(m for m in a.management if m.id == "surgical_excision").cautions)
     assert "shock wave" in cautions and "barbotage" in cautions
+
+
+def test_third_review_severe_hypocalcaemia_is_critical() -> None:
+    a = _assess(patient={"age_years": 40, "sex": "male"},
+                labs=[{"analyte": "calcium", "value": 7.4, "unit": "mg/dL"},
+                      {"analyte": "albumin", "value": 4.0, "unit": "g/dL"}])
+    alert = next(x for x in a.alerts if x.id == "hypocalcemia")
+    assert alert.severity == "critical" and "IV calcium gluconate" in alert.message
+
+
+def test_third_review_low_pth_after_parathyroidectomy_keeps_active_vitamin_d() -> None:
+    a = _assess(patient={"age_years": 55, "sex": "male"},
+                conditions=[{"text": "on hemodialysis"},
+                            {"text": "s/p total parathyroidectomy 2023"}],
+                medications=[{"text": "calcitriol 0.5 mcg daily"}],
+                labs=[{"analyte": "pth", "value": 5, "unit": "pg/mL", "comparator": "<"},
+                      {"analyte": "calcium", "value": 8.9, "unit": "mg/dL"}])
+    alert = next(x for x in a.alerts if x.id == "pth_low_on_dialysis")
+    assert "after parathyroidectomy" in alert.message
+    stop = next((m for m in a.management if m.id == "stop_offending_agent"), None)
+    assert stop is None or "until PTH is back" not in stop.reason
+
+
+def test_third_review_ck_in_active_dermatomyositis_is_not_rhabdomyolysis() -> None:
+    a = _assess(patient={"age_years": 9, "sex": "female"},
+                conditions=[{"text": "juvenile dermatomyositis"}],
+                labs=[{"analyte": "creatine_kinase", "value": 1200, "unit": "U/L"}],
+                findings=[{"site": "left elbow subcutaneous", "type": "cutaneous",
+                           "modality": "exam"}])
+    assert "rhabdomyolysis" not in _ids(a.syndromes)
+
+
+def test_third_review_an_ex_smoker_is_not_told_to_stop_smoking() -> None:
+    a = _assess(patient={"age_years": 28, "sex": "female"},
+                conditions=[{"text": "former smoker, quit 2020"}],
+                findings=[{"site": "femoral artery", "type": "vascular", "modality": "xray"}])
+    assert all("Stop smoking" not in m.reason for m in a.management)
