@@ -274,3 +274,8 @@ def test_condition_clinical_status_past_is_not_current(tmp_path: Path, status: s
     mentions = [m for m in recognise(case, knowledge=load_knowledge())
                 if m.id == "hypercalcaemia"]
     assert mentions and all(m.present is current for m in mentions)
+
+
+def test_25_hydroxyvitamin_d3_code_is_read_as_25ohd(tmp_path: Path) -> None:
+    case = _load(tmp_path, _bundle(PATIENT, _obs("1989-3", 14.0, "ng/mL")))
+    assert [(lab.analyte, lab.value) for lab in case.labs] == [("vitamin_d_25oh", 14.0)]

@@ -176,3 +176,36 @@ def test_third_review_an_ex_smoker_is_not_told_to_stop_smoking() -> None:
                 conditions=[{"text": "former smoker, quit 2020"}],
                 findings=[{"site": "femoral artery", "type": "vascular", "modality": "xray"}])
     assert all("Stop smoking" not in m.reason for m in a.management)
+
+
+@pytest.mark.parametrize(("age", "phosphate", "met"), [
+    (16, 5.5, False), (16, 6.6, True), (40, 4.6, True), (40, 4.4, False)])
+def test_third_review_tumour_lysis_phosphate_threshold_by_age(age: int, phosphate: float,
+                                                             met: bool) -> None:
+    """Cairo-Bishop 2004: phosphate at least 6.5 mg/dL in children, 4.5 mg/dL in adults."""
+    a = _assess(patient={"age_years": age, "sex": "male"},
+                conditions=[{"text": "acute lymphoblastic leukaemia, on chemotherapy"}],
+                labs=[{"analyte": "phosphate", "value": phosphate, "unit": "mg/dL"},
+                      {"analyte": "uric_acid", "value": 9.0, "unit": "mg/dL"}],
+                findings=[{"site": "both kidneys", "type": "visceral", "modality": "ultrasound"}])
+    tls = next((s for s in a.syndromes if s.id == "tumor_lysis_syndrome"), None)
+    texts = " ".join(tls.criteria) if tls else ""
+    assert ("phosphate at least" in texts) is met
+
+
+def test_third_review_bisphosphonate_contraception_and_calcimimetic_already_taken() -> None:
+    pxe = _assess(patient={"age_years": 28, "sex": "female"},
+                  genetics=[{"gene": "ABCC6", "zygosity": "homozygous",
+                             "classification": "pathogenic"}],
+                  findings=[{"site": "neck skin, yellow papules", "type": "cutaneous",
+                             "modality": "exam"},
+                            {"site": "retina, angioid streaks", "modality": "exam"}])
+    bis = next(m for m in pxe.management if m.id == "bisphosphonate")
+    assert any("contraception" in c for c in bis.cautions)
+    hd = _assess(patient={"age_years": 60, "sex": "male"},
+                 conditions=[{"text": "on haemodialysis"}],
+                 medications=[{"text": "cinacalcet 60 mg daily"}],
+                 labs=[{"analyte": "pth", "value": 900, "unit": "pg/mL"},
+                       {"analyte": "calcium", "value": 9.4, "unit": "mg/dL"}])
+    calcimimetic = next(m for m in hd.management if m.id == "calcimimetic")
+    assert any("Already taking a calcimimetic" in c for c in calcimimetic.cautions)

@@ -47,6 +47,9 @@ from ectocalc.vocabulary import (
     PAIN_LEVELS as PAIN_LEVELS,
 )
 from ectocalc.vocabulary import (
+    SEXES as SEXES,
+)
+from ectocalc.vocabulary import (
     SYNDROMES as SYNDROMES,
 )
 from ectocalc.vocabulary import (
@@ -69,7 +72,7 @@ LAB_FLAGS = (*_LAB_FLAGS, "abnormal", "missing", "measured")
 """Flags a ``lab.<analyte>`` condition may ask for: a report's flag or a group of them."""
 
 ArgKind = Literal["concepts", "sites", "signs", "flags", "number", "bool", "stage", "certainty",
-                  "syndromes", "mechanisms", "types", "genes", "pain", "modalities",
+                  "syndromes", "mechanisms", "types", "genes", "pain", "modalities", "sexes",
                   "kidney", "plans", "confidences", "criteria", "count"]
 
 # Predicates over the whole case.
@@ -80,7 +83,7 @@ CASE_PREDICATES: dict[str, ArgKind] = {
     "ckd_stage_at_least": "stage", "ckd_stage_below": "stage", "dialysis": "bool",
     "egfr_below": "number", "kidney_function": "kidney",
     "ca_p_product_above": "number", "tmp_gfr_above": "number", "age_below": "number",
-    "calcium_below": "number",
+    "calcium_below": "number", "patient_sex": "sexes",
     "age_at_least": "number", "gestation_weeks_at_least": "number", "gene": "genes",
     "gene_biallelic": "genes", "gene_monoallelic": "genes", "has_findings": "bool",
     "type_present": "types",
@@ -134,7 +137,7 @@ def _check_arg(kind: ArgKind, value: Any, where: str, refs: References | None) -
     choices: dict[str, tuple[str, ...] | frozenset[str] | None] = {
         "flags": LAB_FLAGS, "stage": CKD_STAGES, "certainty": CERTAINTIES,
         "syndromes": SYNDROMES, "mechanisms": MECHANISMS, "types": TYPES, "pain": PAIN_LEVELS,
-        "modalities": MODALITIES,
+        "modalities": MODALITIES, "sexes": SEXES,
         "kidney": ("normal", "impaired", "missing"), "plans": WORKUP + MANAGEMENT,
         "confidences": CONFIDENCES,
         "concepts": refs.concepts if refs else None, "sites": refs.sites if refs else None,

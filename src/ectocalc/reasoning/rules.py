@@ -322,6 +322,8 @@ _CASE: dict[str, CasePredicate] = {
     "egfr_below": _egfr_below,
     "kidney_function": _kidney_function,
     "calcium_below": _calcium_below,
+    "patient_sex": lambda f, v: (_yes(f"sex {f.case.patient.sex}")
+                                 if f.case.patient.sex in _items(v) else NO),
     "ca_p_product_above": lambda f, v: _number(
         f.derived.calcium_phosphate_product_mg2_dl2, v,
         f"Ca×P {f.derived.calcium_phosphate_product_mg2_dl2} mg²/dL² > {v:g}", above=True),
