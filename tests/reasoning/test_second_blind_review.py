@@ -209,3 +209,11 @@ def test_third_review_bisphosphonate_contraception_and_calcimimetic_already_take
                        {"analyte": "calcium", "value": 9.4, "unit": "mg/dL"}])
     calcimimetic = next(m for m in hd.management if m.id == "calcimimetic")
     assert any("Already taking a calcimimetic" in c for c in calcimimetic.cautions)
+
+
+def test_third_review_a_finding_takes_its_subtype_from_its_own_type() -> None:
+    a = _assess(patient={"age_years": 50, "sex": "male"},
+                findings=[{"site": "renal arteries", "modality": "ultrasound"},
+                          {"site": "both kidneys, medullary", "modality": "ultrasound"}])
+    assert [(t.id, t.subtype) for t in a.types] == [("vascular", None),
+                                                    ("visceral", "nephrocalcinosis")]

@@ -224,23 +224,25 @@ def _finding_view(index: int, finding: Finding, mentions: tuple[Mention, ...],
     signs = frozenset(m.id for m in own if m.kind == "sign")
     local = _local_causes(finding, sites, mentions, places or {})
     types = kb.types.types
-    subtype = next((t.subtypes[s] for t in types for s in t.subtypes if s in sites), None)
+
+    def view(type_id: str, basis: str) -> FindingView:
+        # The subtype comes from the finding's own type: "renal arteries" is a vascular
+        # finding (no nephrocalcinosis from the word "renal").
+        entry = next(t for t in types if t.id == type_id)
+        subtype = next((entry.subtypes[s] for s in entry.subtypes if s in sites), None)
+        return FindingView(index, finding, type_id, basis, subtype, sites, signs, local)
+
     if finding.type is not None:
-        return FindingView(index, finding, finding.type, f"{prefix}.type: {finding.type} (stated)",
-                           subtype, sites, signs, local)
+        return view(finding.type, f"{prefix}.type: {finding.type} (stated)")
     passes = (("sites", "site"), ("signs", "sign"), ("weak_sites", "site"))
     for attribute, kind in passes:
         for entry in types:
             for key in getattr(entry, attribute):
                 hit = next((m for m in own if m.id == key and m.kind == kind), None)
                 if hit is not None:
-                    basis = f"{hit.origin}: '{hit.matched}' → {entry.id}"
-                    return FindingView(index, finding, entry.id, basis, subtype, sites, signs,
-                                       local)
+                    return view(entry.id, f"{hit.origin}: '{hit.matched}' → {entry.id}")
     default = kb.types.default_type
-    return FindingView(index, finding, default,
-                       f"{prefix}.site: '{finding.site}' names no known site → {default}",
-                       subtype, sites, signs, local)
+    return view(default, f"{prefix}.site: '{finding.site}' names no known site → {default}")
 
 
 def _child_gfr_category(case: Case, derived: Derived,
