@@ -10,6 +10,7 @@ once do not race; a database whose schema is newer than this ectocalc knows is r
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from sqlalchemy.orm import Session
 from ectocalc.errors import InputError
 
 ENV_VAR = "ECTOCALC_DB"
+_OPEN_ATTEMPTS = 5
+"""Tries to open a SQLite record another process is creating at the same moment."""
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 _MIGRATION_LOCK = 0x4563746F  # PostgreSQL advisory lock key ("Ecto")
 
@@ -108,13 +111,22 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine)
     store = Store(engine=engine, url=shown)
-    try:
-        _migrate(store)
-    except OperationalError as error:
-        engine.dispose()
-        reason = str(error.orig).splitlines()[0] if error.orig else "cannot connect"
-        raise InputError(shown, "--db", f"cannot open the record: {reason}") from None
-    return store
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            _migrate(store)
+            return store
+        except OperationalError as error:
+            reason = str(error.orig).splitlines()[0] if error.orig else "cannot connect"
+            # SQLite can answer "locked" without its busy wait to a second process opening a
+            # record another is creating (seen under load): transient, so try again.
+            if engine.dialect.name == "sqlite" and "locked" in reason and \
+                    attempt < _OPEN_ATTEMPTS:
+                time.sleep(0.25 * attempt)
+                continue
+            engine.dispose()
+            raise InputError(shown, "--db", f"cannot open the record: {reason}") from None
 
 
 def _sqlite_setup(engine: Engine) -> None:
