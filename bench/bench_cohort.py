@@ -38,10 +38,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
+from _readme import verdict, write_block
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-README = HERE / "README.md"
 START, END = "<!-- cohort-results:start -->", "<!-- cohort-results:end -->"
 SIZES = {  # name: (rows, columns, slices, pixel spacing mm, slice increment mm, items)
     "full": (512, 512, 120, 0.4, 1.5, 40),
@@ -207,9 +207,6 @@ def table(size: str, t: dict) -> str:
     steady_cpu = (t["steady_cpu_1"] - direct_cpu_item) / direct_cpu_item
     volume_mb = rows * columns * slices * 2 / 1e6
 
-    def verdict(ok: bool) -> str:
-        return "meets" if ok else "misses"
-
     peak = max(t["peak_rss_2"] or [0]) / 1e6
     return "\n".join([
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, load average "
@@ -252,13 +249,6 @@ def table(size: str, t: dict) -> str:
     ])
 
 
-def write_readme(text: str) -> None:
-    readme = README.read_text()
-    head, _, rest = readme.partition(START)
-    _, _, tail = rest.partition(END)
-    README.write_text(f"{head}{START}\n{text}\n{END}{tail}")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20 items of 256 x 256 x 60")
@@ -294,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     print(text)
     (RESULTS / f"bench_cohort_{size}.json").write_text(json.dumps(times, indent=2))
     if args.write_readme:
-        write_readme(text)
+        write_block(text, start=START, end=END)
 
 
 if __name__ == "__main__":

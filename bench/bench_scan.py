@@ -43,10 +43,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pydicom
+from _readme import verdict, write_block
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-README = HERE / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 SIZES = {  # name: (rows, columns, slices, pixel spacing mm, slice increment mm)
     "full": (512, 512, 300, 0.4, 1.0),
@@ -322,8 +322,8 @@ def machine() -> str:
             f"numpy {__import__('numpy').__version__}, pydicom {pydicom.__version__}")
 
 
-def verdict(value: float, target: float) -> str:
-    return "meets" if value <= target else "misses"
+def below(value: float, target: float) -> str:
+    return verdict(value <= target)
 
 
 def breakdown(t: dict[str, float], prefix: str, names: dict[str, str], floor: float,
@@ -345,21 +345,21 @@ def table(size: str, repeats: int, t: dict[str, float], memory: dict[str, float]
         f"load | `load_ct` {t['load_ct']:.3f} s | `dcmread` + `pixel_array` per file "
         f"{t['pydicom_read_decode']:.3f} s (without decoding {t['pydicom_read']:.3f} s; ratio "
         f"{t['load_ratio_no_decoding']:.2f}x) | {t['load_ratio']:.2f}x | <= 1x | "
-        f"{verdict(t['load_ratio'], TARGETS['load'])}",
+        f"{below(t['load_ratio'], TARGETS['load'])}",
         f"analysis | `analyse` {t['analyse']:.3f} s | `(hu >= 130).sum()` {floor:.3f} s | "
         f"{t['analysis_ratio']:.2f}x | <= 3x | "
-        f"{verdict(t['analysis_ratio'], TARGETS['analysis'])}",
+        f"{below(t['analysis_ratio'], TARGETS['analysis'])}",
         f"analysis, {t['slices_600']:.0f} slices (linear in slices) | `analyse` "
         f"{t['analyse_600']:.3f} s | `(hu >= 130).sum()` {t['numpy_threshold_count_600']:.3f} s "
         f"| {t['analysis_600_ratio']:.2f}x | <= 3.5x | "
-        f"{verdict(t['analysis_600_ratio'], TARGETS['analysis_600'])}",
+        f"{below(t['analysis_600_ratio'], TARGETS['analysis_600'])}",
         f"outputs (`scan --out`) | all files {t['outputs']:.3f} s | `analyse` "
         f"{t['outputs_analyse']:.3f} s | {t['outputs_ratio']:.2f}x | <= 1x | "
-        f"{verdict(t['outputs_ratio'], TARGETS['outputs'])}",
+        f"{below(t['outputs_ratio'], TARGETS['outputs'])}",
         f"peak memory, load + analysis | RSS growth {memory['rss_multiple']:.2f}x, tracemalloc "
         f"{memory['tracemalloc_multiple']:.2f}x the volume | volume {t['volume_mb']:.0f} MB | "
         f"{memory['rss_multiple']:.2f}x | <= 3x | "
-        f"{verdict(memory['rss_multiple'], TARGETS['memory'])}",
+        f"{below(memory['rss_multiple'], TARGETS['memory'])}",
     ]
     return "\n".join([
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}; load average "
@@ -391,13 +391,6 @@ def table(size: str, repeats: int, t: dict[str, float], memory: dict[str, float]
     ])
 
 
-def write_readme(text: str) -> None:
-    readme = README.read_text()
-    head, _, rest = readme.partition(START)
-    _, _, tail = rest.partition(END)
-    README.write_text(f"{head}{START}\n{text}\n{END}{tail}")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="256 x 256 x 60 series")
@@ -416,7 +409,7 @@ def main(argv: list[str] | None = None) -> None:
     (RESULTS / f"bench_{size}.json").write_text(
         json.dumps({**times, **memory, "cold_scan": cold}, indent=2))
     if args.write_readme:
-        write_readme(text)
+        write_block(text, start=START, end=END)
 
 
 if __name__ == "__main__":
