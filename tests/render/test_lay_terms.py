@@ -27,3 +27,4 @@ def test_every_contract_identifier_has_plain_words(section: str, ids: tuple[str,
 
 def test_certainty_words_cover_the_syndrome_levels() -> None:
     assert set(lay_terms()["certainty"]) == set(CERTAINTIES)
+
