@@ -163,3 +163,18 @@ def test_a_case_file_listing_a_ct_records_the_quantified_scan(store: Store,
     (again,) = add_files(store, [case])
     assert again.status == "unchanged"
     assert _count(store, ScanRow) == 1
+
+
+def test_a_split_bundle_names_the_original_entries() -> None:
+    """Skipped entries and each result's input_ref point into the Bundle as sent, not into
+    the patient's part of it."""
+    from ectocalc.record._fhir_split import split_bundle
+
+    document = two_patient_bundle("collection")
+    document["entry"].append({"resource": _observation(
+        "urn:uuid:00000000-0000-4000-8000-000000000001", "3094-0", 18, "mg/dL", "2026-01-10")})
+    parts = {part.key: part.case for part in split_bundle(document, source="b.json")}
+    (phosphate,) = parts["MRN-B"].labs
+    assert phosphate.input_ref == "entry[3].resource"
+    assert parts["MRN-B"].skipped and parts["MRN-B"].skipped[0].startswith("entry[4] ")
+    assert parts["MRN-A"].labs[0].input_ref == "entry[1].resource" and not parts["MRN-A"].skipped

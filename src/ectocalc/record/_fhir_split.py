@@ -124,17 +124,30 @@ def _identifiers(resource: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _read_part(document: dict[str, Any], indices: list[int], source: str) -> Case:
-    """Read the entries ``indices`` as one Bundle; errors name the original entry index."""
+    """Read the entries ``indices`` as one Bundle; errors, skipped entries and the results'
+    ``input_ref`` name the original entry index."""
     from ectocalc.io.fhir import case_from_bundle
+
+    def original(text: str) -> str:
+        match = _ENTRY.match(text)
+        return text if match is None else \
+            f"entry[{indices[int(match.group(1))]}]" + text[match.end():]
 
     entries = document.get("entry") or []
     part = {**document, "entry": [entries[i] for i in indices]}
     try:
-        return case_from_bundle(part, source=source)
+        case = case_from_bundle(part, source=source)
     except InputError as error:
-        match = _ENTRY.match(error.field)
-        if match is None:
+        if _ENTRY.match(error.field) is None:
             raise
-        original = indices[int(match.group(1))]
-        field = f"entry[{original}]" + error.field[match.end():]
-        raise InputError(error.source, field, error.message) from None
+        raise InputError(error.source, original(error.field), error.message) from None
+    if indices == list(range(len(entries))):
+        return case
+
+    def moved(items: list[Any]) -> list[Any]:
+        return [item.model_copy(update={"input_ref": original(item.input_ref)})
+                if item.input_ref else item for item in items]
+
+    return case.model_copy(update={
+        "skipped": [original(line) for line in case.skipped], "labs": moved(case.labs),
+        "conditions": moved(case.conditions), "medications": moved(case.medications)})
