@@ -234,7 +234,8 @@ def _chronicity(case: Case, knowledge: Knowledge, out: Derived, *, stated: bool,
     low = [(when, egfr) for when, egfr in _adult_egfr_series(case, knowledge.analytes)
            if egfr < rule.impaired_egfr_below]
     if len(low) >= 2 and (low[-1][0] - low[0][0]).days >= rule.chronic_after_days:
-        return (f"eGFR below 60 on {low[0][0].date()} and {low[-1][0].date()}, "
+        return (f"eGFR below {rule.impaired_egfr_below:g} on {low[0][0].date()} and "
+                f"{low[-1][0].date()}, "
                 f"{(low[-1][0] - low[0][0]).days} days apart (KDIGO 2012: more than 3 months)")
     return None
 
