@@ -40,6 +40,7 @@ def test_an_indeterminate_bound_raises_no_high_or_low_rule() -> None:
     a = _assess([{"analyte": "pth", "value": 100, "unit": "pg/mL", "comparator": "<"}])
     (pth,) = a.labs
     assert pth.flag is None and pth.reference_range == (10.0, 65.0)
+    assert pth.flag_shown == "indeterminate"
     assert "hyperparathyroidism" not in {s.id for s in a.syndromes}
 
 

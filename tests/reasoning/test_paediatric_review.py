@@ -96,6 +96,7 @@ def test_a_value_without_a_reference_interval_is_not_called_normal() -> None:
                 labs=[{"analyte": "plasma_ppi", "value": 0.3, "unit": "umol/L"}])
     (ppi,) = [lab for lab in a.labs if lab.analyte == "plasma_ppi"]
     assert ppi.flag is None and ppi.reference_range is None
+    assert ppi.flag_shown == "no interval"
 
 
 def test_urine_calcium_is_accepted() -> None:

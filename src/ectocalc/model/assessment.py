@@ -77,7 +77,8 @@ class LabReport(_Out):
     """Range in the canonical unit."""
     reference_source: str
     flag: Flag | None
-    """None when there is no reference interval (and no critical limit is crossed)."""
+    """None when there is no reference interval (and no critical limit is crossed), or when
+    the value is a bound whose side of the interval is not one flag."""
     date: Date | None = None
     loinc: str | None = None
     comparator: Literal["<", "<=", ">=", ">"] | None = None
@@ -86,6 +87,14 @@ class LabReport(_Out):
     """The input result reported (``labs[2]``; a FHIR Bundle ``entry[5]``)."""
     resource_id: str | None = None
     """Its FHIR resource id, when read from a Bundle."""
+
+    @property
+    def flag_shown(self) -> str:
+        """The flag as a report shows it; without one, why: ``no interval`` or
+        ``indeterminate`` (a bound across the interval)."""
+        if self.flag is not None:
+            return self.flag
+        return "no interval" if self.reference_range is None else "indeterminate"
 
 
 class MechanismScore(_Out):

@@ -89,25 +89,7 @@ class Facts:
 def lab_text(report: LabReport) -> str:
     """Evidence wording for a lab, e.g. ``Phosphate (as P) 7.8 mg/dL (high)``."""
     bound = f"{report.comparator} " if report.comparator else ""  # "< 3": never dropped
-    return f"{report.label} {bound}{report.value:g} {report.unit} ({flag_words(report)})"
-
-
-def flag_words(report: LabReport) -> str:
-    """A report's flag as words; without one, why there is none.
-
-    Examples
-    --------
-    >>> from ectocalc.model import LabReport
-    >>> r = LabReport(analyte="pth", label="PTH", value=100, unit="pg/mL", canonical_value=100,
-    ...               canonical_unit="pg/mL", reference_range=(10, 65), reference_source="x",
-    ...               flag=None, comparator="<")
-    >>> flag_words(r)
-    'indeterminate: a bound across the interval'
-    """
-    if report.flag is not None:
-        return report.flag
-    return ("no reference interval" if report.reference_range is None
-            else "indeterminate: a bound across the interval")
+    return f"{report.label} {bound}{report.value:g} {report.unit} ({report.flag_shown})"
 
 
 def _calcium_status(labs: Mapping[str, LabReport], derived: Derived) -> LabStatus:

@@ -50,8 +50,7 @@ def _labs(a: Assessment) -> Table:
             f"{lab.comparator or ''} {_num(lab.si_value)} {lab.si_unit or ''}".strip()
             if lab.si_value is not None else "",
             f"{_range(lab.reference_range)} {lab.canonical_unit}" if lab.reference_range else "",
-            Text((FLAG_MARK[lab.flag] or "—") if lab.flag else
-                 "no interval" if lab.reference_range is None else "indeterminate", style=style),
+            Text((FLAG_MARK[lab.flag] or "—") if lab.flag else lab.flag_shown, style=style),
             lab.reference_source,
         )
     return table

@@ -44,6 +44,7 @@ from ectocalc.scales._schema import (
     KauppilaSpec,
     MesaSpec,
     ScalesFile,
+    _Scale,
     load_scales,
 )
 from ectocalc.vocabulary import CKD_STAGES, ckd_stage_rank
@@ -236,8 +237,7 @@ def _valve_score(reported: list[tuple[int, Finding]], scans: Sequence[ScanResult
 
 def _cac_drs(score: _Score | None, reported: list[tuple[int, Finding]], spec: CacDrsSpec,
              cite: Any, *, age: float | None = None) -> CacDrs:
-    common: dict[str, Any] = {"name": spec.name, "source": cite(spec.source),
-                              "applies_to": spec.applies_to}
+    common = _common(spec, cite)
     if score is not None and age is not None and age < spec.min_age_years:
         return CacDrs(status="not_computed", **common,
                       not_computed=f"not computed: CAC-DRS and its statin and aspirin "
@@ -338,8 +338,7 @@ def _cholesterol(case: Case, analyte: str, spec: MesaSpec) -> tuple[float, str] 
 
 def _mesa(case: Case, mentions: list[Mention], coronary: _Score | None, spec: MesaSpec,
           cite: Any) -> MesaChd:
-    common: dict[str, Any] = {"name": spec.name, "source": cite(spec.source),
-                              "applies_to": spec.applies_to}
+    common = _common(spec, cite)
     patient = case.patient
     total = _cholesterol(case, "total_cholesterol", spec)
     hdl = _cholesterol(case, "hdl_cholesterol", spec)
@@ -409,9 +408,7 @@ def _mesa(case: Case, mentions: list[Mention], coronary: _Score | None, spec: Me
 def _aortic_valve(score: _Score | None, sex: str | None, spec: AorticValveSpec,
                   cite: Any) -> AorticValveCalcium:
     thresholds = ", ".join(cite(n) for n in spec.named_by)
-    common: dict[str, Any] = {"name": spec.name, "source": cite(spec.source),
-                              "applies_to": spec.applies_to,
-                              "notes": [f"thresholds from {thresholds}"]}
+    common = {**_common(spec, cite), "notes": [f"thresholds from {thresholds}"]}
     if score is None:
         return AorticValveCalcium(status="no_data", **common)
     inputs = {"agatston": {"value": score.agatston, "from": score.origin},
@@ -434,23 +431,33 @@ def _aortic_valve(score: _Score | None, sex: str | None, spec: AorticValveSpec,
         inputs=inputs)
 
 
-def _last_with(reported: list[tuple[int, Finding]], attribute: str) -> tuple[int, Finding] | None:
+def _common(spec: _Scale, cite: Any) -> dict[str, Any]:
+    """The fields every scale result carries: name, cited source, what it applies to."""
+    return {"name": spec.name, "source": cite(spec.source), "applies_to": spec.applies_to}
+
+
+def _readings(reported: list[tuple[int, Finding]], attribute: str
+              ) -> tuple[Finding, str, dict[str, Any]] | None:
+    """The latest finding with per-segment ``attribute`` readings (Kauppila, Adragão): the
+    finding, its field path and the readings as a scale input; None without one."""
     found = [(i, f) for i, f in reported if getattr(f, attribute) is not None]
-    return found[-1] if found else None
+    if not found:
+        return None
+    i, finding = found[-1]
+    where = f"findings[{i}].{attribute}"
+    readings = getattr(finding, attribute)
+    return finding, where, {"readings": {"value": {k: list(v) for k, v in readings.items()},
+                                         "from": where}}
 
 
 def _kauppila(reported: list[tuple[int, Finding]], spec: KauppilaSpec, cite: Any, *,
               ckd: bool) -> KauppilaAac24:
-    common: dict[str, Any] = {"name": spec.name, "source": cite(spec.source),
-                              "applies_to": spec.applies_to}
-    found = _last_with(reported, "kauppila")
+    common = _common(spec, cite)
+    found = _readings(reported, "kauppila")
     if found is None:
         return KauppilaAac24(status="no_data", **common)
-    i, finding = found
+    finding, where, inputs = found
     assert finding.kauppila is not None
-    where = f"findings[{i}].kauppila"
-    inputs = {"readings": {"value": {k: list(v) for k, v in finding.kauppila.items()},
-                           "from": where}}
     try:
         total, anterior, posterior = kauppila_score(finding.kauppila, spec=spec)
     except ValueError as error:
@@ -473,16 +480,12 @@ def _kauppila(reported: list[tuple[int, Finding]], spec: KauppilaSpec, cite: Any
 
 
 def _adragao(reported: list[tuple[int, Finding]], spec: AdragaoSpec, cite: Any) -> Adragao:
-    common: dict[str, Any] = {"name": spec.name, "source": cite(spec.source),
-                              "applies_to": spec.applies_to}
-    found = _last_with(reported, "adragao")
+    common = _common(spec, cite)
+    found = _readings(reported, "adragao")
     if found is None:
         return Adragao(status="no_data", **common)
-    i, finding = found
+    finding, where, inputs = found
     assert finding.adragao is not None
-    where = f"findings[{i}].adragao"
-    inputs = {"readings": {"value": {k: list(v) for k, v in finding.adragao.items()},
-                           "from": where}}
     try:
         score = adragao_score(finding.adragao, spec=spec)
     except ValueError as error:

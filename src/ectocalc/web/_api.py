@@ -40,10 +40,8 @@ def api_patient(request: Request, patient_id: str, session: SignedIn) -> Respons
     """One patient over time: the ``record show`` JSON (contract §5)."""
     data = state(request).patients.get(patient_id)
     _audit(request, session, "api_view_patient", patient_id)
-    body = data.rendered.get("view.json")
-    if body is None:
-        body = data.rendered["view.json"] = json.dumps(data.view)
-    return Response(body, media_type="application/json")
+    return Response(data.memo("view.json", lambda: json.dumps(data.view)),
+                    media_type="application/json")
 
 
 @router.get("/patients/{patient_id}/assessment", tags=["patients"],
@@ -52,10 +50,8 @@ def api_assessment(request: Request, patient_id: str, session: SignedIn) -> Resp
     """The assessment from everything recorded up to today (contract §3)."""
     data = state(request).patients.get(patient_id)
     _audit(request, session, "api_assessment", patient_id)
-    body = data.rendered.get("assessment.json")
-    if body is None:
-        body = data.rendered["assessment.json"] = service.render_assessment(
-            data.assessment, format="json")
+    body = data.memo("assessment.json",
+                     lambda: service.render_assessment(data.assessment, format="json"))
     return Response(body, media_type="application/json")
 
 

@@ -33,8 +33,8 @@ _HEADERS = [
 access_log = logging.getLogger("ectocalc.web.access")
 
 
-class SecurityHeaders:
-    """Add the CSP and hardening headers (a route may set its own CSP first)."""
+class _HttpMiddleware:
+    """An ASGI middleware that acts on HTTP requests (:meth:`http`) and passes the rest on."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -43,6 +43,16 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class SecurityHeaders(_HttpMiddleware):
+    """Add the CSP and hardening headers (a route may set its own CSP first)."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         static = scope["path"].startswith("/static/")
 
         async def send_with_headers(message: Message) -> None:
@@ -64,11 +74,11 @@ class BodyTooLarge(Exception):
     """The request body passed the limit while it was being read."""
 
 
-class BodyLimit:
+class BodyLimit(_HttpMiddleware):
     """Refuse request bodies over ``max_bytes`` with 413 (JSON for ``/api``, text otherwise)."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
@@ -84,10 +94,7 @@ class BodyLimit:
                                 (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": payload})
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(scope, send)
@@ -116,16 +123,10 @@ class BodyLimit:
                 await self._refuse(scope, send)
 
 
-class AccessLog:
+class AccessLog(_HttpMiddleware):
     """One log line per request: method, route template, status, milliseconds."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()
         status: dict[str, Any] = {"code": 500}
 

@@ -139,18 +139,18 @@ def _trend_notes(view: dict[str, Any]) -> list[str]:
 
 def _patient_body(request: Request, patient_id: str, data: PatientData) -> Markup:
     """The patient page's main content, rendered once per record revision."""
-    body = data.rendered.get("body")
-    if body is None:
+
+    def render() -> str:
         web = state(request)
         own = {a.id for a in data.assessment.alerts}
         scans = [ScanLink(result=r, scan_id=scan_id_of(r, web.scans_dir))
                  for r in data.assessment.imaging]
-        body = render_page(
+        return render_page(
             "_patient_body.html.j2", pid=patient_id, view=data.view, a=data.assessment,
             trends=_trend_series(data.view), trend_notes=_trend_notes(data.view), scans=scans,
             record_alerts=[x for x in data.view.get("alerts", []) if x["id"] not in own])
-        data.rendered["body"] = body
-    return Markup(body)
+
+    return Markup(data.memo("body", render))
 
 
 @router.get("/patients/{patient_id}")

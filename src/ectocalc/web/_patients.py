@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date as Date
 from pathlib import Path
@@ -85,7 +86,13 @@ class PatientData:
     view: dict[str, Any]
     assessment: Assessment
     rendered: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
-    """Memo of HTML fragments rendered from this data (the patient page's body)."""
+    """Memo of what was rendered from this data (the page body, the API's JSON)."""
+
+    def memo(self, key: str, render: Callable[[], str]) -> str:
+        """``render()`` once per revision of the record: later calls return the memo."""
+        if key not in self.rendered:
+            self.rendered[key] = render()
+        return self.rendered[key]
 
     @property
     def summary(self) -> dict[str, Any]:
