@@ -44,11 +44,13 @@ from typing import Any
 
 import yaml
 
+from shared_dir import REAL
+
 ROOT = Path(__file__).resolve().parents[2]
 CASE_SEEDS = sorted((ROOT / "examples" / "cases").glob("*.yaml")) + sorted(
     (ROOT / "examples" / "vignettes").glob("*.yaml"))
 FHIR_SEEDS = sorted((ROOT / "examples" / "cases").glob("*.json")) + sorted(
-    Path("/work/shared/cases/real").glob("*fhir*/*.json"))
+    REAL.glob("*fhir*/*.json"))
 KINDS = ("yaml", "json", "fhir", "dicom", "zip", "nifti")
 
 _HOSTILE: list[Any] = [

@@ -22,9 +22,9 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from ectocalc.imaging import load_ct, quantify
+from shared_dir import REAL
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "cases" / "real"
-needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="../shared/cases/real not present")
+needs_real = pytest.mark.skipif(not REAL.is_dir(), reason=f"{REAL} not present")
 
 
 def trunk_hu(slices: int = 4, size: int = 48) -> np.ndarray:

@@ -15,8 +15,8 @@ import pytest
 
 from ectocalc.errors import InputError
 from ectocalc.io.case_file import load_case
+from shared_dir import REAL
 
-REAL = Path("/work/shared/cases/real")
 UNSUPPORTED = REAL / "05_fhir_unsupported_loinc"
 needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="shared real cases not mounted")
 

@@ -9,16 +9,15 @@ exists and cites that seed (as its source, in ``named_by``, or in one of its rul
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ectocalc.knowledge import load_knowledge
 from ectocalc.knowledge.schema import MODALITIES
+from shared_dir import SEEDS
 
 OVERVIEW, DYSTROPHIC = "seed_ectopic", "seed_dystrophic"
-SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
 
 # (seed, what the seed says, knowledge section, entry id, sub-entry id or None)
 COVERAGE: list[tuple[str, str, str, str, str | None]] = [
