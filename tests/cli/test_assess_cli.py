@@ -328,3 +328,9 @@ def test_as_of_and_provenance_reach_the_json(run_cli) -> None:
     assert before["input_digest"] == now["input_digest"]
     bad = run_cli("assess", CASES / "ckd4.yaml", "--as-of", "2026-13-01")
     assert bad.code == 2 and "--as-of" in bad.stderr
+
+
+def test_a_click_usage_error_reads_as_one_line_of_words(run_cli, tmp_path) -> None:
+    result = run_cli("user", "add", "bob", "--db", f"sqlite:///{tmp_path / 'r.db'}")
+    assert result.code == 2 and result.stderr.count("\n") == 1
+    assert "Choose from: clinician, viewer" in result.stderr and "\\n" not in result.stderr

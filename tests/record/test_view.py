@@ -124,3 +124,9 @@ def test_progression_incident_and_acquisition_warning() -> None:
     assert pairs[0]["incident"] is True and pairs[0]["annual_percent"] is None
     assert pairs[0]["raggi"] is None
     assert pairs[0]["warnings"] == ["scans differ in kvp: scores are not directly comparable"]
+
+
+def test_the_age_is_carried_forward_and_shown_to_two_decimals(view: dict[str, Any]) -> None:
+    """The stated age at the last visit plus the time since, as reported (not 66.7501865...)."""
+    age = view["patient"]["age_years"]
+    assert age == round(66 + 274 / 365.2425, 2) == 66.75   # 66 on 2026-03-01, 274 days on

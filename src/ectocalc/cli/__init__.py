@@ -87,7 +87,10 @@ def main() -> None:
         else:
             ctx = getattr(error, "ctx", None)
             hint = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
-            typer.echo(f"error: {one_line(error.format_message())}{hint}", err=True)
+            # Click lays out its own messages over lines ("Choose from:\n\tclinician,"): one
+            # line of words, not escaped layout.
+            message = " ".join(error.format_message().split())
+            typer.echo(f"error: {one_line(message)}{hint}", err=True)
         sys.exit(getattr(error, "exit_code", 2))
     except Exception as error:  # a bug, not bad input: still no traceback unless asked
         if debug:

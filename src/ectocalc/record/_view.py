@@ -151,7 +151,9 @@ def patient_view(store: Store, patient_id: str, *, today: Date | None = None) ->
     alerts.extend(_record_alerts(trends, progression, due))
     view = {
         "patient": {"id": key, "identifiers": identifiers, "sex": case_now.patient.sex,
-                    "age_years": case_now.patient.age_years, "as_of": today},
+                    "age_years": None if case_now.patient.age_years is None
+                    else reported("patient.age_years", case_now.patient.age_years),
+                    "as_of": today},
         "ckd_stage": assessment.derived.ckd_stage,
         "series": series, "trends": trends, "cac_progression": progression,
         "monitoring_due": due, "alerts": alerts,
