@@ -215,6 +215,19 @@ def test_real_slice_without_slice_thickness_gets_its_sr(tmp_path: Path) -> None:
     assert {"seg", "sr"} <= set(result.outputs)
     assert any("SliceThickness" in w and "Type 2" in w for w in result.warnings)
     assert pydicom.dcmread(result.outputs["sr"]).Modality == "SR"
+    # A contrast abdomen (PANCREAS_0001) without ContrastBolusAgent: one slice cannot show it.
+    assert any(w.startswith("contrast could not be checked") for w in result.warnings)
+
+
+@pytest.mark.parametrize(("slices", "warned"), [(4, True), (30, False)])
+def test_too_short_to_check_contrast_says_so(tmp_path: Path, slices: int, warned: bool) -> None:
+    """Few slices (12 mm) cannot hold the opacified lumen the image check looks for: the scan is
+    scored with a warning; 90 mm can, and a plain scan then needs no warning."""
+    hu = np.full((slices, 64, 64), -1000.0)
+    hu[:, 8:56, 8:56] = 40.0                      # a body of soft tissue
+    hu[:, 30:33, 30:33] = 400.0                   # a small calcification
+    result = quantify(write_series(tmp_path / "ct", hu, pixel_mm=0.8, increment_mm=3.0))
+    assert any(w.startswith("contrast could not be checked") for w in result.warnings) is warned
 
 
 # --- issue 10: impossible values, one line naming file and tag -------------------------------

@@ -107,6 +107,12 @@ def _contrast_threshold(volume: CTVolume, *, body: np.ndarray, bone: np.ndarray,
                f"{lumen.mean_hu:.0f} HU)")
         field = "image"
     else:
+        coverage = volume.hu.shape[0] * spacing_mm[0]
+        if coverage < DEFAULT_BONE.short_coverage_mm:
+            warnings.append(f"contrast could not be checked on the image: the scan covers only "
+                            f"{coverage:g} mm, too little to find an opacified lumen, and no "
+                            f"ContrastBolusAgent is recorded; on a contrast scan, enhanced "
+                            f"vessels and organs are scored as calcium (check the overlays)")
         return threshold_hu
     if policy == "ignore":
         warnings.append(f"contrast-enhanced scan suspected ({why}); scored at the plain "
