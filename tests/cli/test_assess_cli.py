@@ -137,8 +137,10 @@ def test_implausible_value_is_a_warning_not_an_error(run_cli, tmp_path: Path) ->
     result = run_cli("assess", case, "--format", "json")
     assert result.code == 0
     alerts = {a["id"]: a for a in json.loads(result.stdout)["alerts"]}
-    assert alerts["implausible_calcium"]["severity"] == "warning"
-    assert alerts["critical_calcium"]["severity"] == "critical"
+    assert alerts["implausible_value"]["severity"] == "warning"
+    assert "Total calcium 18 mg/dL" in alerts["implausible_value"]["message"]
+    assert alerts["critical_value"]["severity"] == "critical"
+    assert "repeat the test today" in alerts["critical_value"]["message"]
 
 
 @pytest.mark.parametrize(
