@@ -70,7 +70,7 @@ DEFAULT_TOLERANCE = 0.01
 ALLOWED_KEYS = {"primary_mechanism", "mechanisms_include", "types", "types_exclude", "syndromes",
                 "syndromes_exclude", "workup", "management", "management_cautions",
                 "management_withheld", "management_reason_excludes", "alerts", "derived",
-                "monitoring", "confidence_not"}
+                "monitoring", "confidence_not", "management_urgency"}
 CASE_KEYS = {"id", "date", "patient", "labs", "conditions", "medications", "genetics", "findings",
              "scans", "version", "risk_factors"}
 
@@ -258,6 +258,16 @@ def test_management_reasons(name: str) -> None:
         for word in words:
             assert not any(word.lower() in r.lower() for r in reasons), (
                 f"{name}: management {item_id!r} must not say {word!r}: {reasons}")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_management_urgency(name: str) -> None:
+    """``management_urgency: {id: today}``: the item is present with that urgency (contract 1.1)."""
+    management = _output(name).get("management") or []
+    for item_id, urgency in (EXPECTED[name].get("management_urgency") or {}).items():
+        found = [i.get("urgency") for i in management if i.get("id") == item_id]
+        assert found, f"{name}: management {item_id!r} missing"
+        assert urgency in found, f"{name}: {item_id!r} urgency {found}, expected {urgency!r}"
 
 
 @pytest.mark.parametrize("name", NAMES)
