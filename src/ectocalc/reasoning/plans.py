@@ -59,7 +59,7 @@ def _reason(rule: PlanRule, facts: Facts) -> str:
     names = list(dict.fromkeys(m.matched for m in facts.mentions
                                if m.id in rule.drugs and not m.family
                                and m.origin.startswith("medications")))
-    return flagged(rule.reason.replace("{drugs}", ", ".join(names) or "the drug"), rule)
+    return flagged(rule.reason.replace("{drugs}", ", ".join(names) or "none recorded"), rule)
 
 
 def _urgency(rules: list[PlanRule]) -> str | None:
