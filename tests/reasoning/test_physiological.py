@@ -102,3 +102,20 @@ def test_no_cause_found_alone_is_no_reason_to_biopsy() -> None:
                                               "signs": ["nodule"]}])
     assert "biopsy" not in ids(plain.workup)
     assert "biopsy" in ids(nodule.workup)
+
+
+def test_arterial_calcification_of_the_elderly_without_disproportion() -> None:
+    """At 84 with no vascular risk factor, no CKD and normal minerals, femoral arterial
+    calcification is expected for age (possible: cardiovascular risk is still assessed); with
+    hypertension and smoking it is atherosclerotic (dystrophic, vignette 53)."""
+    arteries = [{"site": "both femoral arteries", "type": "vascular", "modality": "xray"}]
+    plain = run(patient={"age_years": 84, "sex": "female"}, labs=NORMAL_LABS, findings=arteries)
+    risky = run(patient={"age_years": 84, "sex": "female"}, labs=NORMAL_LABS, findings=arteries,
+                conditions=[{"text": "hypertension"}, {"text": "former smoker"}])
+    assert plain.mechanism.primary == "physiological"
+    assert ("physiological_calcification", "possible") in [
+        (s.id, s.certainty) for s in plain.syndromes]
+    assert "reassurance" not in ids(plain.management)  # only probable reassures
+    assert "pth" not in ids(plain.workup)  # the PTH step is for brain calcification
+    assert risky.mechanism.primary == "dystrophic"
+    assert "physiological_calcification" not in ids(risky.syndromes)
