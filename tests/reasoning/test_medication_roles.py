@@ -92,3 +92,18 @@ def test_nsaid_with_lithium_names_the_nsaid_and_keeps_lithium() -> None:
     adjust = _item(result, "adjust_dose")
     assert adjust.reason.startswith("lithium carbonate with an NSAID")
     assert "do not stop it abruptly" in adjust.reason
+
+
+def test_teriparatide_is_re_timed_not_stopped() -> None:
+    result = run(patient={"age_years": 72, "sex": "female"},
+                 labs=[lab("calcium", 10.8, "mg/dL"), lab("albumin", 4.0, "g/dL"),
+                       lab("phosphate", 3.3, "mg/dL"), lab("pth", 12, "pg/mL"),
+                       lab("creatinine", 0.8, "mg/dL")],
+                 conditions=[{"text": "osteoporosis with vertebral fractures"}],
+                 medications=[{"text": "teriparatide 20 micrograms daily"}],
+                 findings=[{"site": "abdominal aorta", "modality": "xray"}])
+    adjust = _item(result, "adjust_dose")
+    assert adjust.reason.startswith("High calcium on teriparatide")
+    assert "16 hours after the last dose" in adjust.reason
+    assert "stop_offending_agent" not in ids(result.management)
+    assert "parathyroidectomy" not in ids(result.management)
