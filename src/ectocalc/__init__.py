@@ -3,26 +3,10 @@
 Clinical case assessment (labs, history, genetics, findings -> explained differential and plan)
 and CT calcium quantification. Decision support, never a diagnosis.
 
-Importing the package is cheap: ``__version__`` is read from the installed metadata
-(``importlib.metadata``, about 0.1 s of imports) the first time it is asked for.
+Importing the package is cheap (the command line's ``--help`` pays only for what it uses): the
+version is a constant of ``ectocalc/_version.py``, which is also the packaging metadata's source.
 """
 
-from __future__ import annotations
-
-__version__: str  # looked up on first use, by __getattr__
+from ectocalc._version import VERSION as __version__
 
 __all__ = ["__version__"]
-
-
-def __getattr__(name: str) -> str:
-    """``ectocalc.__version__``: the installed distribution's version, cached after first use."""
-    if name != "__version__":
-        raise AttributeError(f"module 'ectocalc' has no attribute {name!r}")
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        found = version("ectocalc")
-    except PackageNotFoundError:  # running from a source tree that was not installed
-        found = "0.0.0+unknown"
-    globals()["__version__"] = found
-    return found

@@ -61,9 +61,7 @@ def test_import_of_the_cli_loads_no_heavy_module() -> None:
                                   ("cohort", "--help"), ("scan", "--help")])
 def test_help_and_version_load_no_heavy_module(args: tuple[str, ...]) -> None:
     allowed = set()
-    if args == ("--version",):
-        allowed = {"importlib.metadata"}  # where the version is read from
-    elif len(args) > 1:  # Typer 0.29 coerces the parent's options through pydantic
+    if len(args) > 1:  # Typer 0.29 coerces the parent's options through pydantic
         allowed = {"pydantic", "importlib.metadata"}  # TypeAdapters (its plugin loader)
     assert _loaded(*args) & set(HEAVY) - allowed == set()
 

@@ -12,6 +12,7 @@ import sys
 
 import typer
 
+from ectocalc import __version__
 from ectocalc.errors import InputError, one_line
 
 app = typer.Typer(
@@ -26,8 +27,6 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
-        from ectocalc import __version__
-
         typer.echo(f"ectocalc {__version__}")
         raise typer.Exit()
 
