@@ -209,8 +209,8 @@ def test_rerun_says_how_many_items_it_skipped(cohort_source: Cohort,
     skip_if_settings_changed(out / "items" / "ph-a", copy / "items" / "ph-a")
     broken = len(cohort_source.broken)
     assert done_before == len(first) - broken
-    assert (f"cohort: 0 done, {broken} failed, {done_before} skipped (done by an earlier run, "
-            "inputs and settings unchanged)") in result.output
+    assert (f"cohort: {done_before} done, {broken} failed; {done_before} skipped (done by an "
+            "earlier run, inputs and settings unchanged)") in result.output
 
 
 def test_each_distinct_input_is_hashed_once_and_cached_in_the_run_folder(

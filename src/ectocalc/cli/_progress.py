@@ -59,17 +59,19 @@ class _RateColumn(ProgressColumn):
 def cohort_progress(console: Console) -> Iterator[CohortProgress]:
     """A progress bar on stderr when it is a terminal; one summary line at the end always.
 
-    The bar counts the items of this run (done, failed, skipped, remaining); the summary line
-    says how many items were skipped because an earlier run left them done with the same
-    inputs and settings.
+    The bar shows the items of this run and the done, failed and skipped counts; the summary
+    line counts every done item and says how many were skipped because an earlier run left
+    them done with the same inputs and settings.
     """
     counts = {"done": 0, "failed": 0, "skipped": 0, "remaining": 0}
 
     def summary() -> None:
-        skipped = counts["skipped"]
-        reason = " (done by an earlier run, inputs and settings unchanged)" if skipped else ""
-        console.print(f"cohort: {counts['done']} done, {counts['failed']} failed, "
-                      f"{skipped} skipped{reason}", highlight=False)
+        done, failed, skipped = counts["done"], counts["failed"], counts["skipped"]
+        line = f"cohort: {done + skipped} done, {failed} failed"
+        if skipped:
+            line += (f"; {skipped} skipped (done by an earlier run, inputs and settings "
+                     "unchanged)")
+        console.print(line, highlight=False, soft_wrap=True)
 
     if not console.is_terminal:
         def record(event: str, done: int, failed: int, skipped: int, remaining: int) -> None:

@@ -150,8 +150,9 @@ def warm_imports(modules: Sequence[str] = WARM_MODULES) -> list[str]:
 def _started(options: ClusterOptions, stack: ExitStack) -> Any:
     """A client of a started cluster whose workers have imported :data:`WARM_MODULES`."""
     client = _connect(options, stack)
-    with suppress(OSError, TimeoutError, ImportError):  # a worker that cannot warm up still
-        # runs its tasks (they report what is missing)
+    # Warming is only a head start: a worker that cannot warm up (another Python, a missing
+    # extra) still runs its tasks, and they report what is wrong as failed rows.
+    with suppress(Exception):
         client.run(warm_imports)
     return client
 
@@ -229,6 +230,10 @@ def _failure_of(future: Any, task: Task) -> dict[str, Any]:
     return failed_row(task.id, task.kind, one_line(reason))
 
 
+def _no_progress(event: str, done: int, failed: int, skipped: int, remaining: int) -> None:
+    """The progress callback of a run nobody watches."""
+
+
 def run_cohort(items: Sequence[Item], out_dir: Path, *, cluster: ClusterOptions,
                convention: str = "agatston-1990", deidentify: bool = False,
                salt: str | None = None, progress: Progress | None = None) -> CohortResult:
@@ -269,8 +274,7 @@ def run_cohort(items: Sequence[Item], out_dir: Path, *, cluster: ClusterOptions,
     out_dir.mkdir(parents=True, exist_ok=True)
     items_dir = out_dir / ITEMS
     items_dir.mkdir(exist_ok=True)
-    report = progress or (lambda event, done, failed, remaining: None)
-    report = progress or (lambda event, done, failed, skipped, remaining: None)
+    report = progress or _no_progress
     with _locked(out_dir), _Cluster(cluster) as dask_cluster:
         _clean_temporary(items_dir)
         key = load_salt(out_dir, salt) if deidentify else ""
