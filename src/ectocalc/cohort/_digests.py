@@ -4,15 +4,16 @@ Forty items that share four CT series hash four series, not forty: digests are k
 resolved input path (a case file, a DICOM folder, a ``.zip`` or NIfTI file). An input whose
 files have the same names, sizes and modification times as when it was last hashed reuses
 that digest; the cache lives in the run folder (``DIR/digests.json``) so that a rerun does not
-read the inputs' content again. An item of one input has that input's
-:func:`content_digest`; an item of several (a case and its scans) the digest of their digests.
+read the inputs' content again. The cache names no input: each is keyed by a hash of its
+resolved path (salted with ``--deidentify``'s salt), since file names may hold identities.
+An item of one input has that input's :func:`content_digest`; an item of several (a case and
+its scans) the digest of their digests.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
@@ -44,6 +45,8 @@ class DigestCache:
     out_dir : Path
         The run folder; ``digests.json`` is read from it (an unreadable or foreign file is
         ignored) and written back by :meth:`save`.
+    salt : str, optional
+        Mixed into the hash of each path (the de-identification salt).
 
     Attributes
     ----------
@@ -51,8 +54,9 @@ class DigestCache:
         Inputs whose content was read by this object (the others came from the cache).
     """
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, salt: str = "") -> None:
         self._path = out_dir / CACHE_FILE
+        self._salt = salt
         self._stored: dict[str, list[str]] = {}
         with suppress(OSError, ValueError, TypeError, AttributeError):
             data = json.loads(self._path.read_text(encoding="utf-8"))
@@ -64,7 +68,8 @@ class DigestCache:
 
     def of_root(self, root: Path) -> str:
         """The content digest of one input (``content_digest([root])``)."""
-        key = str(root.resolve())
+        key = hashlib.blake2b(f"{self._salt}\0{root.resolve()}".encode(),
+                              digest_size=20).hexdigest()
         if key in self._this_run:
             return self._this_run[key]
         signature = _signature(root)
@@ -89,7 +94,7 @@ class DigestCache:
         return combined.hexdigest()
 
     def save(self) -> None:
-        """Write the cache (only inputs that still exist are kept)."""
-        kept = {k: v for k, v in self._stored.items() if os.path.exists(k)}
+        """Write the cache of the inputs of this run (those of earlier runs are dropped)."""
+        kept = {k: v for k, v in self._stored.items() if k in self._this_run}
         text = json.dumps({"version": _VERSION, "inputs": kept}, indent=0, sort_keys=True)
         atomic_write(self._path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

@@ -285,7 +285,7 @@ def run_cohort(items: Sequence[Item], out_dir: Path, *, cluster: ClusterOptions,
                           "deidentified" if deidentify else "identified"])
         tasks: dict[str, Task] = {}
         digests: dict[str, str] = {}
-        cache = DigestCache(out_dir)
+        cache = DigestCache(out_dir, key)
         scans_of: dict[Path, list[Path]] = {}
         for item, out_id in zip(items, out_ids, strict=True):
             inputs = _inputs_of(item, scans_of)
