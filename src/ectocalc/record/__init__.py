@@ -19,6 +19,10 @@ from ectocalc.record._users import (
     create_user,
     get_user,
     list_users,
+    remove_user,
+    set_disabled,
+    set_password_hash,
+    user_key,
 )
 from ectocalc.record._view import (
     assess_patient,
@@ -47,6 +51,10 @@ __all__ = [
     "get_user",
     "list_patients",
     "list_users",
+    "remove_user",
+    "set_disabled",
+    "set_password_hash",
+    "user_key",
     "open_store",
     "patient_revision",
     "patient_view",

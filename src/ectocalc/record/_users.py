@@ -6,18 +6,20 @@ Passwords are never stored or seen here: callers pass a hash (e.g. Argon2 from
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, get_args
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ectocalc.errors import InputError
 from ectocalc.record._schema import AuditRecord, UserRecord
 from ectocalc.record._store import Store
 
-Role = Literal["clinician", "viewer"]
+Role = Literal["clinician", "viewer", "admin"]
+"""viewer: reads; clinician: reads and imports; admin: a clinician who also manages users."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class UserRow:
     role: Role
     password_hash: str
     created_at: datetime
+    disabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,22 @@ def _now() -> datetime:
 
 def _user(row: UserRecord) -> UserRow:
     return UserRow(id=row.id, username=row.username, role=row.role,  # type: ignore[arg-type]
-                   password_hash=row.password_hash, created_at=row.created_at)
+                   password_hash=row.password_hash, created_at=row.created_at,
+                   disabled=bool(row.disabled))
+
+
+def user_key(username: str) -> str:
+    """The form of a user name that is compared (unique, and matched at sign-in).
+
+    Unicode NFKC, surrounding spaces dropped, case folded: ``Alice``, ``ALICE`` and ``alice``
+    are one user.
+
+    Examples
+    --------
+    >>> user_key("Alice"), user_key(" ALICE "), user_key("Straße") == user_key("STRASSE")
+    ('alice', 'alice', True)
+    """
+    return unicodedata.normalize("NFKC", username).strip().casefold()
 
 
 def create_user(store: Store, username: str, role: Role, password_hash: str) -> UserRow:
@@ -54,28 +72,87 @@ def create_user(store: Store, username: str, role: Role, password_hash: str) -> 
     Raises
     ------
     InputError
-        Empty name, unknown role, or the name is taken.
+        Empty name, a name with surrounding spaces or control characters, unknown role, or
+        the name is taken (case ignored: ``Alice`` when ``alice`` exists).
     """
     if not username.strip():
         raise InputError("user", "NAME", "must not be empty")
+    if username != username.strip() or any(unicodedata.category(c) == "Cc" for c in username):
+        raise InputError("user", "NAME", "no surrounding spaces or control characters")
+    if len(user_key(username)) > 100:
+        raise InputError("user", "NAME", "at most 100 characters")
     if role not in get_args(Role):
-        raise InputError("user", "--role", f"{role!r} is not one of clinician, viewer")
+        raise InputError("user", "--role", f"{role!r} is not one of "
+                                           f"{', '.join(get_args(Role))}")
     try:
         with store.session(write=True) as session:
-            row = UserRecord(username=username, role=role, password_hash=password_hash,
-                             created_at=_now())
+            row = UserRecord(username=username, username_key=user_key(username), role=role,
+                             password_hash=password_hash, created_at=_now(), disabled=False)
             session.add(row)
             session.flush()
             return _user(row)
     except IntegrityError:
-        raise InputError("user", "NAME", f"user {username!r} already exists") from None
+        raise InputError("user", "NAME", f"user {username!r} already exists "
+                                         "(user names ignore case)") from None
 
 
 def get_user(store: Store, username: str) -> UserRow | None:
-    """The user with this name, or None."""
+    """The user with this name, case ignored (:func:`user_key`), or None."""
     with store.session() as session:
-        row = session.scalar(select(UserRecord).where(UserRecord.username == username))
+        row = session.scalar(select(UserRecord).where(
+            UserRecord.username_key == user_key(username)))
         return None if row is None else _user(row)
+
+
+def _change_user(store: Store, username: str, **values: object) -> UserRow:
+    with store.session(write=True) as session:
+        row = session.scalar(select(UserRecord).where(
+            UserRecord.username_key == user_key(username)))
+        if row is None:
+            raise InputError("user", "NAME", f"no user {username!r}")
+        session.execute(update(UserRecord).where(UserRecord.id == row.id).values(**values))
+        session.refresh(row)
+        return _user(row)
+
+
+def set_password_hash(store: Store, username: str, password_hash: str) -> UserRow:
+    """Replace a user's password hash (a reset, or a re-hash with newer parameters).
+
+    Raises
+    ------
+    InputError
+        No such user.
+    """
+    return _change_user(store, username, password_hash=password_hash)
+
+
+def set_disabled(store: Store, username: str, disabled: bool) -> UserRow:
+    """Disable a user (cannot sign in; kept in the audit log) or enable them again.
+
+    Raises
+    ------
+    InputError
+        No such user.
+    """
+    return _change_user(store, username, disabled=disabled)
+
+
+def remove_user(store: Store, username: str) -> UserRow:
+    """Delete a user (their audit entries stay, under their name).
+
+    Raises
+    ------
+    InputError
+        No such user.
+    """
+    with store.session(write=True) as session:
+        row = session.scalar(select(UserRecord).where(
+            UserRecord.username_key == user_key(username)))
+        if row is None:
+            raise InputError("user", "NAME", f"no user {username!r}")
+        removed = _user(row)
+        session.execute(delete(UserRecord).where(UserRecord.id == row.id))
+        return removed
 
 
 def list_users(store: Store) -> list[UserRow]:
