@@ -27,9 +27,9 @@ TABLES = {"patients", "identifiers", "sources", "lab_results", "conditions", "me
 
 def test_open_creates_every_table_at_head(store: Store, db_url: str) -> None:
     assert set(inspect(store.engine).get_table_names()) >= TABLES
-    assert schema_revision(store) == "0002"
+    assert schema_revision(store) == "0003"
     again = open_store(db_url)  # opening again changes nothing
-    assert schema_revision(again) == "0002"
+    assert schema_revision(again) == "0003"
     again.dispose()
 
 
@@ -72,8 +72,11 @@ def test_users_and_audit(store: Store) -> None:
     assert [u.username for u in list_users(store)] == ["alice", "bob"]
     with pytest.raises(InputError, match="already exists"):
         create_user(store, "alice", "viewer", "x")
+    with pytest.raises(InputError, match="already exists"):  # names ignore case
+        create_user(store, "ALİCE".replace("İ", "I"), "viewer", "x")
+    assert get_user(store, "Alice") == alice
     with pytest.raises(InputError, match="not one of"):
-        create_user(store, "carol", "admin", "x")  # type: ignore[arg-type]
+        create_user(store, "carol", "nurse", "x")  # type: ignore[arg-type]
     audit(store, "alice", "login")
     audit(store, "alice", "view_patient", patient_id="MRN-1")
     entries = audit_entries(store)

@@ -66,8 +66,9 @@ def user_key(username: str) -> str:
     return unicodedata.normalize("NFKC", username).strip().casefold()
 
 
-def create_user(store: Store, username: str, role: Role, password_hash: str) -> UserRow:
-    """Create a user.
+def create_user(store: Store, username: str, role: Role, password_hash: str, *,
+                by: str | None = None) -> UserRow:
+    """Create a user (audited as ``user_added`` by ``by`` when given).
 
     Raises
     ------
@@ -90,6 +91,8 @@ def create_user(store: Store, username: str, role: Role, password_hash: str) -> 
                              password_hash=password_hash, created_at=_now(), disabled=False)
             session.add(row)
             session.flush()
+            if by is not None:
+                session.add(_entry(by, "user_added", f"{username} ({role})"))
             return _user(row)
     except IntegrityError:
         raise InputError("user", "NAME", f"user {username!r} already exists "
@@ -104,55 +107,66 @@ def get_user(store: Store, username: str) -> UserRow | None:
         return None if row is None else _user(row)
 
 
-def _change_user(store: Store, username: str, **values: object) -> UserRow:
+def _entry(by: str, action: str, detail: str) -> AuditRecord:
+    return AuditRecord(at=_now(), username=by[:100], action=action, patient_id=None,
+                       detail=detail)
+
+
+def _change_user(store: Store, username: str, by: str, action: str,
+                 **values: object) -> UserRow:
+    """Change (or, with no values, delete) one user and audit it in the same transaction."""
     with store.session(write=True) as session:
         row = session.scalar(select(UserRecord).where(
             UserRecord.username_key == user_key(username)))
         if row is None:
             raise InputError("user", "NAME", f"no user {username!r}")
-        session.execute(update(UserRecord).where(UserRecord.id == row.id).values(**values))
-        session.refresh(row)
-        return _user(row)
+        before = _user(row)
+        if values:
+            session.execute(update(UserRecord).where(UserRecord.id == row.id).values(**values))
+            session.refresh(row)
+        else:
+            session.execute(delete(UserRecord).where(UserRecord.id == row.id))
+        session.add(_entry(by, action, before.username))
+        return _user(row) if values else before
 
 
-def set_password_hash(store: Store, username: str, password_hash: str) -> UserRow:
-    """Replace a user's password hash (a reset, or a re-hash with newer parameters).
-
-    Raises
-    ------
-    InputError
-        No such user.
-    """
-    return _change_user(store, username, password_hash=password_hash)
-
-
-def set_disabled(store: Store, username: str, disabled: bool) -> UserRow:
-    """Disable a user (cannot sign in; kept in the audit log) or enable them again.
+def set_password_hash(store: Store, username: str, password_hash: str, *,
+                      by: str) -> UserRow:
+    """Replace a user's password hash, audited as ``user_password_reset`` by ``by`` (or
+    ``password_rehashed`` when ``by`` is the user: new hash parameters at sign-in).
 
     Raises
     ------
     InputError
         No such user.
     """
-    return _change_user(store, username, disabled=disabled)
+    action = "password_rehashed" if user_key(by) == user_key(username) else "user_password_reset"
+    return _change_user(store, username, by, action, password_hash=password_hash)
 
 
-def remove_user(store: Store, username: str) -> UserRow:
-    """Delete a user (their audit entries stay, under their name).
+def set_disabled(store: Store, username: str, disabled: bool, *, by: str) -> UserRow:
+    """Disable a user (cannot sign in; their sessions end) or enable them again; audited as
+    ``user_disabled`` / ``user_enabled`` by ``by``.
 
     Raises
     ------
     InputError
         No such user.
     """
-    with store.session(write=True) as session:
-        row = session.scalar(select(UserRecord).where(
-            UserRecord.username_key == user_key(username)))
-        if row is None:
-            raise InputError("user", "NAME", f"no user {username!r}")
-        removed = _user(row)
-        session.execute(delete(UserRecord).where(UserRecord.id == row.id))
-        return removed
+    return _change_user(store, username, by, "user_disabled" if disabled else "user_enabled",
+                        disabled=disabled)
+
+
+def remove_user(store: Store, username: str, *, by: str) -> UserRow:
+    """Delete a user, audited as ``user_removed`` by ``by`` (their own audit entries stay,
+    under their name); returns the removed user.
+
+    Raises
+    ------
+    InputError
+        No such user.
+    """
+    return _change_user(store, username, by, "user_removed")
 
 
 def list_users(store: Store) -> list[UserRow]:
@@ -166,7 +180,7 @@ def audit(store: Store, username: str, action: str, *, patient_id: str | None = 
           detail: str = "") -> None:
     """Append one entry to the audit log (its own transaction)."""
     with store.session(write=True) as session:
-        session.add(AuditRecord(at=_now(), username=username, action=action,
+        session.add(AuditRecord(at=_now(), username=username[:100], action=action,
                                 patient_id=patient_id, detail=detail))
 
 

@@ -14,8 +14,8 @@ from urllib.parse import quote
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from ectocalc import __version__
 from ectocalc.model.scan import ScanResult
@@ -178,9 +178,11 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
 
     from ectocalc.web._api import router as api_router
     from ectocalc.web._pages import router as page_router
+    from ectocalc.web._users import router as users_router
 
     app.include_router(api_router)
     app.include_router(page_router)
+    app.include_router(users_router)
     return app
 
 
@@ -276,7 +278,8 @@ def _sign_in_routes(app: FastAPI) -> None:
         password_hash = user.password_hash
         if needs_rehash(password_hash):  # stored with older parameters: upgrade it now
             password_hash = await web.checks.hash(password)
-            await run_in_threadpool(set_password_hash, web.store, user.username, password_hash)
+            await run_in_threadpool(set_password_hash, web.store, user.username,
+                                    password_hash, by=user.username)
         await run_in_threadpool(audit, web.store, user.username, "login")
         return web.sessions.create(user.username, user.role,
                                    credential=credential_tag(password_hash))

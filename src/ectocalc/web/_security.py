@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import math
 import os
 import secrets
 import threading
@@ -22,7 +23,6 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Literal
 
 from argon2 import PasswordHasher
@@ -87,29 +87,28 @@ def credential_tag(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
-@lru_cache(maxsize=1)
-def _common_passwords() -> frozenset[str]:
-    # zxcvbn's bundled list: the 30,000 most frequent passwords of the xato.net corpus of
-    # 10 million leaked passwords (loaded once, when a password is first set, never at sign-in)
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
-
-    return frozenset(FREQUENCY_LISTS["passwords"])
+GUESSABLE_SCORE = 3
+"""Lowest zxcvbn score accepted: 3, "safely unguessable: moderate protection from an offline
+slow-hash scenario" (fewer than 10^10 guesses for 0-2)."""
 
 
 def password_problem(password: str, username: str) -> str | None:
     """Why ``password`` may not be set for ``username`` (NIST SP 800-63B-4 §3.1.1.2), or None.
 
     Length :data:`MIN_PASSWORD`-:data:`MAX_PASSWORD` characters (any characters, spaces
-    included; no composition rules); not only spaces; not one of the 30,000 most common
-    leaked passwords (zxcvbn's list, compared case-folded); not one character repeated; not
-    the user name, and not containing it.
+    included; no composition rules); not only spaces; not the user name and not containing it;
+    and not guessable as zxcvbn judges it (score under :data:`GUESSABLE_SCORE`): zxcvbn
+    matches the password, the user name included, against its bundled lists (the 30,000 most
+    frequent of 10 million leaked passwords from the xato.net corpus, English words, names),
+    keyboard patterns, sequences, repeats and dates, all offline. Only the first 72 characters
+    are judged (zxcvbn's limit).
 
     Examples
     --------
     >>> password_problem("12345678", "ana")
     'at least 15 characters'
     >>> password_problem("123456789012345", "ana")
-    'too common: it is on a list of leaked passwords'
+    'too easy to guess: this is similar to a commonly used password'
     >>> password_problem("victor-victor-victor", "Victor")
     'must not contain the user name'
     >>> password_problem("plum orchard at dusk", "ana") is None
@@ -121,17 +120,17 @@ def password_problem(password: str, username: str) -> str | None:
         return f"at most {MAX_PASSWORD} characters"
     if not password.strip():
         return "must not be only spaces"
-    folded = password.casefold()
-    if len(set(folded)) == 1:
-        return "must not be one character repeated"
     from ectocalc.record import user_key
 
     name = user_key(username)
-    if name and name in folded:
+    if name and name in password.casefold():
         return "must not contain the user name"
-    common = _common_passwords()
-    if folded in common or folded.strip() in common:
-        return "too common: it is on a list of leaked passwords"
+    from zxcvbn import zxcvbn
+
+    judged = zxcvbn(password[:72], user_inputs=[username, name])
+    if judged["score"] < GUESSABLE_SCORE:
+        why = judged["feedback"].get("warning") or "common words, sequences or repeats"
+        return f"too easy to guess: {why[0].lower()}{why[1:].rstrip('.')}"
     return None
 
 
@@ -246,7 +245,7 @@ class Throttled(Exception):
 
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"retry after {retry_after:.0f} s")
-        self.retry_after = max(1, round(retry_after + 0.5))
+        self.retry_after = max(1, math.ceil(retry_after))
 
 
 @dataclass(frozen=True)
