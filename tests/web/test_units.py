@@ -16,6 +16,7 @@ from ectocalc.web._security import (
     SignInThrottle,
     Throttled,
     hash_password,
+    needs_rehash,
     password_problem,
     verify_password,
 )
@@ -179,7 +180,10 @@ def test_password_policy_accepts_long_phrases_of_any_characters() -> None:
         assert password_problem(password, "victor") is None, password
 
 
-def test_passwords_are_salted_argon2id() -> None:
+def test_passwords_are_salted_argon2id(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()  # the production parameters, not the tests' quick ones
     first, second = hash_password("pw-123456"), hash_password("pw-123456")
-    assert first != second and first.startswith("$argon2id$")
+    assert first != second and first.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     assert verify_password(second, "pw-123456") and not verify_password(None, "pw-123456")
+    assert not needs_rehash(first) and needs_rehash("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$"
+                                                     "aGFzaGhhc2hoYXNoaGFzaA")
