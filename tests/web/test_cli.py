@@ -56,7 +56,8 @@ def test_user_add_refuses_short_passwords_and_duplicates(
 
 @pytest.mark.parametrize("password", ["12345678", " " * 16, "bob-the-builder-2", "1234567890123456"])
 def test_user_add_refuses_weak_passwords(run_cli: Callable[..., CliResult], tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch, password: str) -> None:
+                                         monkeypatch: pytest.MonkeyPatch,
+                                         password: str) -> None:
     _with_stdin(monkeypatch, password + "\n")
     result = run_cli("user", "add", "Bob", "--role", "viewer", "--db",
                      f"sqlite:///{tmp_path / 'r.db'}")
