@@ -54,7 +54,8 @@ def test_user_add_refuses_short_passwords_and_duplicates(
     assert role.code == 2
 
 
-@pytest.mark.parametrize("password", ["12345678", " " * 16, "bob-the-builder-2", "1234567890123456"])
+@pytest.mark.parametrize("password",
+                         ["12345678", " " * 16, "bob-the-builder-2", "1234567890123456"])
 def test_user_add_refuses_weak_passwords(run_cli: Callable[..., CliResult], tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch,
                                          password: str) -> None:
