@@ -15,11 +15,10 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from ectocalc import __version__
 from ectocalc.model.scan import ScanResult
-from ectocalc.record import Store
+from ectocalc.record import Store, UserRow
 from ectocalc.web._auth import (
     SESSION_COOKIE,
     NotSignedIn,
@@ -45,6 +44,7 @@ from ectocalc.web._security import (
     Session,
     Throttled,
     credential_tag,
+    hash_password,
     needs_rehash,
     same_token,
 )
@@ -257,32 +257,23 @@ def _sign_in_routes(app: FastAPI) -> None:
         Refused
             The password is right but the account is disabled.
         """
-        from ectocalc.record import audit, get_user, set_password_hash, user_key
+        from ectocalc.record import user_key
 
         web = state(request)
         address = request.client.host if request.client else "-"
         attempt = web.throttle.reserve(user_key(username)[:100], address)
         ok: bool | None = None
         try:
-            user = await run_in_threadpool(get_user, web.store, username)
-            ok = await web.checks.verify(user.password_hash if user else None, password)
-            ok = ok and user is not None
+            user = await web.checks.run(_check_password, web, username, password)
+            ok = user is not None
         finally:
             web.throttle.settle(attempt, ok=ok)
-        if not ok or user is None:
-            await run_in_threadpool(audit, web.store, username[:100], "login_failed")
+        if user is None:
             return None
         if user.disabled:
-            await run_in_threadpool(audit, web.store, user.username, "login_refused_disabled")
             raise Refused("this account is disabled; ask an administrator")
-        password_hash = user.password_hash
-        if needs_rehash(password_hash):  # stored with older parameters: upgrade it now
-            password_hash = await web.checks.hash(password)
-            await run_in_threadpool(set_password_hash, web.store, user.username,
-                                    password_hash, by=user.username)
-        await run_in_threadpool(audit, web.store, user.username, "login")
         return web.sessions.create(user.username, user.role,
-                                   credential=credential_tag(password_hash))
+                                   credential=credential_tag(user.password_hash))
 
     def _set_cookie(request: Request, response: Response, session: Session) -> None:
         response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="lax",
@@ -359,6 +350,28 @@ def _sign_in_routes(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     def docs(request: Request, _: SignedIn) -> HTMLResponse:
         return page(request, "docs.html.j2")
+
+
+def _check_password(web: WebState, username: str, password: str) -> UserRow | None:
+    """Look the user up, check the password, audit the outcome; the user when it is right.
+
+    Runs on the password pool's threads (:meth:`PasswordChecks.run`). A hash made with older
+    parameters is re-made now that the password is known.
+    """
+    from ectocalc.record import audit, get_user, set_password_hash
+
+    user = get_user(web.store, username)
+    if not web.checks.check(user.password_hash if user else None, password) or user is None:
+        audit(web.store, username, "login_failed")
+        return None
+    if user.disabled:
+        audit(web.store, user.username, "login_refused_disabled")
+    elif needs_rehash(user.password_hash):
+        user = set_password_hash(web.store, user.username, hash_password(password),
+                                 by=user.username)
+    if not user.disabled:
+        audit(web.store, user.username, "login")
+    return user
 
 
 def _wait_words(seconds: int) -> str:

@@ -12,6 +12,7 @@ of their own (:class:`PasswordChecks`) and attempts are reserved before any hash
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import math
@@ -23,13 +24,14 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
 Role = Literal["clinician", "viewer", "admin"]
+T = TypeVar("T")
 ROLES: tuple[Role, ...] = ("clinician", "viewer", "admin")
 """viewer reads; clinician reads and imports; admin is a clinician who also manages users."""
 
@@ -388,6 +390,13 @@ def password_workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
+def _lower_priority() -> None:
+    """Run the calling worker thread (and the lanes argon2 starts from it) at nice 10, so
+    that the event loop thread wins the CPU over hashing (Linux: nice is per thread)."""
+    with contextlib.suppress(OSError):  # not permitted: hashing keeps the process's priority
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
 class PasswordChecks:
     """Password hashing and checking in a bounded pool of threads, off the event loop.
 
@@ -407,18 +416,28 @@ class PasswordChecks:
 
     def __init__(self, *, workers: int | None = None, max_waiting: int = 64) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers or password_workers(),
-                                        thread_name_prefix="ectocalc-argon2")
+                                        thread_name_prefix="ectocalc-argon2",
+                                        initializer=_lower_priority)
         self._max_waiting = max_waiting
         self._pending = 0
         self._lock = threading.Lock()
         self.evaluated = 0
 
-    def _count(self, password_hash: str | None, password: str) -> bool:
+    def check(self, password_hash: str | None, password: str) -> bool:
+        """:func:`verify_password`, counted in :attr:`evaluated` (call it inside :meth:`run`)."""
         with self._lock:
             self.evaluated += 1
         return verify_password(password_hash, password)
 
-    async def _run(self, function: Callable[..., object], *args: object) -> object:
+    async def run(self, function: Callable[..., T], *args: object) -> T:
+        """``function(*args)`` on one of the pool's threads (a sign-in's lookup, check and
+        audit together, so that a burst of sign-ins is as many threads as the pool has).
+
+        Raises
+        ------
+        Busy
+            ``max_waiting`` calls are already waiting.
+        """
         with self._lock:
             if self._pending >= self._max_waiting:
                 raise Busy
@@ -428,20 +447,6 @@ class PasswordChecks:
         finally:
             with self._lock:
                 self._pending -= 1
-
-    async def verify(self, password_hash: str | None, password: str) -> bool:
-        """:func:`verify_password` in the pool.
-
-        Raises
-        ------
-        Busy
-            ``max_waiting`` checks are already waiting.
-        """
-        return bool(await self._run(self._count, password_hash, password))
-
-    async def hash(self, password: str) -> str:
-        """:func:`hash_password` in the pool (a password set from the users page)."""
-        return str(await self._run(hash_password, password))
 
     def shutdown(self) -> None:
         """Stop the pool's threads (running checks finish)."""

@@ -24,6 +24,7 @@ from ectocalc.web._security import (
     Busy,
     Role,
     Session,
+    hash_password,
     password_problem,
 )
 
@@ -67,7 +68,7 @@ async def _new_hash(request: Request, name: str, password: str) -> str:
     if problem:
         raise InputError("user", "password", problem)
     try:
-        return await state(request).checks.hash(password)
+        return await state(request).checks.run(hash_password, password)
     except Busy:
         raise InputError("user", "password", "the server is busy; try again") from None
 
