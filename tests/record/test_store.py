@@ -104,3 +104,30 @@ def test_reading_a_missing_record_leaves_no_empty_one(tmp_path: Path, run_cli,
     assert result.stderr.count("\n") == 1 and "no record here yet" in result.stderr
     assert str(path) in result.stderr
     assert not path.exists() and not path.parent.exists()
+
+
+def test_migration_0003_keeps_the_oldest_of_two_names_differing_in_case(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from ectocalc.record._store import _alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    with engine.begin() as connection:  # a record written before user names ignored case
+        command.upgrade(_alembic_config(connection), "0002")
+        connection.execute(text(
+            "INSERT INTO users (username, role, password_hash, created_at) VALUES "
+            "('Alice', 'clinician', 'h1', '2026-01-01'), ('alice', 'viewer', 'h2', "
+            "'2026-01-02'), ('bob', 'viewer', 'h3', '2026-01-03')"))
+    engine.dispose()
+    store = open_store(url)
+    try:
+        assert {u.username: u.disabled for u in list_users(store)} == {
+            "Alice": False, "alice": True, "bob": False}
+        alice = get_user(store, "ALICE")
+        assert alice is not None and alice.password_hash == "h1"
+        with pytest.raises(InputError, match="already exists"):
+            create_user(store, "BOB", "viewer", "x")
+    finally:
+        store.dispose()

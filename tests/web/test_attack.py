@@ -274,7 +274,8 @@ def test_ct_slice_reads_are_audited(web_env: WebEnv, phantom_zip: Path) -> None:
 def test_big_uploads_are_refused_with_one_line(web_env: WebEnv) -> None:
     from dataclasses import replace
 
-    web_env = replace(web_env, config=replace(web_env.config, max_case_bytes=2**20))
+    web_env = replace(web_env, config=replace(web_env.config, max_case_bytes=2**20,
+                                               max_yaml_bytes=2**19))
     with _client(web_env) as client:
         csrf = sign_in(client, "doc")
         too_big = client.post("/api/patients/import", headers={"X-CSRF-Token": csrf},
@@ -283,7 +284,10 @@ def test_big_uploads_are_refused_with_one_line(web_env: WebEnv) -> None:
             web_env.config.max_case_bytes // 46 + 1)
         big_case = client.post("/api/patients/import", headers={"X-CSRF-Token": csrf},
                                files={"file": ("case.yaml", case)})
-    for answer, words in ((too_big, "upload too large"), (big_case, "case file too large")):
+        yaml_case = client.post("/api/patients/import", headers={"X-CSRF-Token": csrf},
+                                files={"file": ("case.yaml", case[: 2**20 - 100])})
+    for answer, words in ((too_big, "upload too large"), (big_case, "case file too large"),
+                          (yaml_case, "YAML case file too large")):
         assert answer.status_code == 413
         detail = json.loads(answer.text)["detail"]
         assert words in detail and "\n" not in detail

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,6 +46,10 @@ class WebConfig:
         Largest accepted upload (request body), bytes.
     max_case_bytes : int
         Largest accepted case file or FHIR Bundle, bytes.
+    max_yaml_bytes : int
+        Largest accepted YAML case file, bytes: YAML builds every value in Python and reads
+        ~10x slower per byte than JSON even with libyaml; 4 MB keeps one import within the
+        time and memory stated in ``docs/web.md`` (measured by ``bench/bench_yaml.py``).
     zip_limits : ZipLimits
         Bounds on an unpacked CT zip.
     https : bool, optional
@@ -61,6 +66,7 @@ class WebConfig:
     data_dir: Path | None = None
     max_upload_bytes: int = 1024**3
     max_case_bytes: int = 20 * 1024**2
+    max_yaml_bytes: int = 4 * 1024**2
     zip_limits: ZipLimits = field(default_factory=ZipLimits)
     https: bool | None = None
     trusted_proxies: tuple[str, ...] = ()
@@ -82,6 +88,8 @@ class WebState:
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
     """Sign-in attempts per account, address and (account, address)."""
     stacks: StackCache = field(default_factory=StackCache)
+    case_import_slot: threading.Lock = field(default_factory=threading.Lock)
+    """Held while a case file or Bundle goes into the record (one at a time)."""
 
     @property
     def scans_dir(self) -> Path:
