@@ -33,7 +33,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-
 from _readme import verdict, write_block
 
 PASSWORD = "amber lantern over quiet water"

@@ -26,14 +26,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import yaml
-
 from _readme import write_block
+
 from ectocalc.io import case_file
 
 RESULTS = Path(__file__).with_name("results")
 LAB = "  - {{analyte: {a}, value: {v}, unit: {u}, date: {d}}}\n"
-ANALYTES = (("calcium", 9.4, "mg/dL"), ("phosphate", 4.1, "mg/dL"), ("creatinine", 1.3, "mg/dL"),
-            ("pth", 88.0, "pg/mL"), ("albumin", 3.9, "g/dL"))
+ANALYTES = (("calcium", 9.4, "mg/dL"), ("phosphate", 4.1, "mg/dL"),
+            ("creatinine", 1.3, "mg/dL"), ("pth", 88.0, "pg/mL"), ("albumin", 3.9, "g/dL"))
 
 
 def write_case(path: Path, megabytes: float) -> Path:
@@ -99,17 +99,18 @@ def main() -> None:
     added, peak = _add(path)
     size = path.stat().st_size / 2**20
     lines = [
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.processor() or platform.machine()}"
-        f", Python {platform.python_version()}, PyYAML {yaml.__version__} (libyaml "
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on "
+        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, PyYAML {yaml.__version__} (libyaml "
         f"{'yes' if yaml.__with_libyaml__ else 'no'}); {args.repeat} alternating repetitions, "
         "medians, wall time on a shared machine.",
         "",
         "case | parse + tree check, pure-Python loader | with the C loader | ratio | "
         "`record.add_files` (C loader) | peak RSS",
         "---|---|---|---|---|---",
-        f"{size:.1f} MB YAML, {text.count(chr(10)) - 4:,} labs | {statistics.median(pure):.1f} s | "
-        f"{statistics.median(fast):.1f} s | {statistics.median(pure) / statistics.median(fast):.1f}x"
-        f" faster | {added:.1f} s | {peak:.0f} MiB",
+        f"{size:.1f} MB YAML, {text.count(chr(10)) - 4:,} labs | "
+        f"{statistics.median(pure):.1f} s | {statistics.median(fast):.1f} s | "
+        f"{statistics.median(pure) / statistics.median(fast):.1f}x faster | {added:.1f} s | "
+        f"{peak:.0f} MiB",
     ]
     print("\n".join(lines))
     if args.write_readme:
