@@ -41,9 +41,9 @@ def write_case(path: Path, megabytes: float) -> Path:
     if path.exists() and abs(path.stat().st_size / 2**20 - megabytes) < 0.5:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    day, lines, size, i = date(1990, 1, 1), ["id: large-case\n", "date: 2026-01-01\n",
-                                              "patient: {id: LARGE-1, age_years: 60, sex: female}\n",
-                                              "labs:\n"], 0, 0
+    day, size, i = date(1990, 1, 1), 0, 0
+    lines = ["id: large-case\n", "date: 2026-01-01\n",
+             "patient: {id: LARGE-1, age_years: 60, sex: female}\n", "labs:\n"]
     while size < megabytes * 2**20:
         analyte, value, unit = ANALYTES[i % len(ANALYTES)]
         line = LAB.format(a=analyte, v=round(value + (i % 7) * 0.1, 1), u=unit,
@@ -100,7 +100,8 @@ def main() -> None:
     size = path.stat().st_size / 2**20
     lines = [
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on "
-        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, PyYAML {yaml.__version__} (libyaml "
+        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}, "
+        f"PyYAML {yaml.__version__} (libyaml "
         f"{'yes' if yaml.__with_libyaml__ else 'no'}); {args.repeat} alternating repetitions, "
         "medians, wall time on a shared machine.",
         "",
