@@ -207,11 +207,18 @@ def test_admin_manages_users_and_every_change_is_audited(admin: WebEnv) -> None:
         assert client.post("/users/remove", data={**form, "username": "nina"}).status_code == 303
         own = client.post("/users/remove", data={**form, "username": "ROOT"})
         assert own.status_code == 422 and "your own account" in own.text
-        page = client.get("/users").text
+        mine = client.post("/users/password", data={**form, "username": "root",
+                                                    "password": "slate harbour at first light"})
+        assert mine.status_code == 303
+        from ectocalc.web import _auth
+        client.app.state.web.sessions.get(  # type: ignore[attr-defined]
+            client.cookies["ectocalc_session"]).checked_at -= 2 * _auth.RECHECK_S
+        page = client.get("/users").text  # still signed in after the re-check
         assert "doc" in page and "Nina" not in page and new not in page
     changes = [(who, action, detail) for who, action, _, detail in _audited(admin)
                if action.startswith("user_")]
-    assert changes == [("root", "user_removed", "Nina"), ("root", "user_added", "Nina (viewer)"),
+    assert changes == [("root", "user_password_reset", "root"),
+                       ("root", "user_removed", "Nina"), ("root", "user_added", "Nina (viewer)"),
                        ("root", "user_password_reset", "doc"), ("root", "user_enabled", "doc"),
                        ("root", "user_disabled", "doc")]
 

@@ -130,17 +130,16 @@ def _change_user(store: Store, username: str, by: str, action: str,
         return _user(row) if values else before
 
 
-def set_password_hash(store: Store, username: str, password_hash: str, *,
-                      by: str) -> UserRow:
-    """Replace a user's password hash, audited as ``user_password_reset`` by ``by`` (or
-    ``password_rehashed`` when ``by`` is the user: new hash parameters at sign-in).
+def set_password_hash(store: Store, username: str, password_hash: str, *, by: str,
+                      action: str = "user_password_reset") -> UserRow:
+    """Replace a user's password hash, audited as ``action`` by ``by`` (a reset, or
+    ``password_rehashed``: the same password hashed with newer parameters at sign-in).
 
     Raises
     ------
     InputError
         No such user.
     """
-    action = "password_rehashed" if user_key(by) == user_key(username) else "user_password_reset"
     return _change_user(store, username, by, action, password_hash=password_hash)
 
 

@@ -372,7 +372,7 @@ def _check_password(web: WebState, username: str, password: str) -> UserRow | No
         audit(web.store, user.username, "login_refused_disabled")
     elif needs_rehash(user.password_hash):
         user = set_password_hash(web.store, user.username, hash_password(password),
-                                 by=user.username)
+                                 by=user.username, action="password_rehashed")
     if not user.disabled:
         audit(web.store, user.username, "login")
     return user

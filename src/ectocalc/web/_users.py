@@ -24,6 +24,7 @@ from ectocalc.web._security import (
     Busy,
     Role,
     Session,
+    credential_tag,
     hash_password,
     password_problem,
 )
@@ -110,7 +111,9 @@ async def reset_password(request: Request, session: Admin, username: Name,
                                        by=session.username)
     except InputError as error:
         return users_page(request, session, status=422, error=error.message)
-    if user.username != session.username:
+    if user.username == session.username:  # the admin's own: this session goes on
+        session.credential = credential_tag(user.password_hash)
+    else:
         web.sessions.drop_user(user.username)
     return _back("password", user.username)
 
