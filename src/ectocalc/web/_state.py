@@ -48,8 +48,9 @@ class WebConfig:
         Largest accepted case file or FHIR Bundle, bytes.
     max_yaml_bytes : int
         Largest accepted YAML case file, bytes: YAML builds every value in Python and reads
-        ~10x slower per byte than JSON even with libyaml; 4 MB keeps one import within the
-        time and memory stated in ``docs/web.md`` (measured by ``bench/bench_yaml.py``).
+        slower per byte than JSON even with libyaml; 1 MB (some 16,000 lab results, far beyond
+        any real case file) keeps one import within the time and memory stated in
+        ``docs/web.md`` (measured by ``bench/bench_yaml.py``).
     zip_limits : ZipLimits
         Bounds on an unpacked CT zip.
     https : bool, optional
@@ -66,7 +67,7 @@ class WebConfig:
     data_dir: Path | None = None
     max_upload_bytes: int = 1024**3
     max_case_bytes: int = 20 * 1024**2
-    max_yaml_bytes: int = 4 * 1024**2
+    max_yaml_bytes: int = 1024**2
     zip_limits: ZipLimits = field(default_factory=ZipLimits)
     https: bool | None = None
     trusted_proxies: tuple[str, ...] = ()
