@@ -29,18 +29,21 @@ from ectocalc.model.case import Case
 # as in "off dialysis", not "off-label").
 _NEGATION = re.compile(
     r"\b(no|not|denies|denied|without|negative for|free of|ruled out|rules out|r/o|absence of|"
-    r"never had|no history of|no evidence of|no sign of|no signs of)\b|(?<![\w-])off(?![\w-])"
+    r"never had|no history of|no evidence of|no sign of|no signs of|declined|declines|refused|"
+    r"refuses|deferred)\b|(?<![\w-])off(?![\w-])"
 )
 # ...and cues that negate the mention before them in the clause (post-negation: "pregnancy
 # excluded", "pregnancy test negative").
-_NEGATION_AFTER = re.compile(r"\b(excluded|ruled out|negative|absent|not present|not seen)\b")
+_NEGATION_AFTER = re.compile(r"\b(excluded|ruled out|negative|absent|not present|not seen|"
+                             r"declined|refused|deferred|not done|not performed)\b")
 _FAMILY = re.compile(r"\b(family history|fh|mother|father|sister|brother|sibling|siblings|parent|"
                      r"parents|daughter|son|relative|first-degree|cousin|aunt|uncle)\b")
 _HISTORY_KINDS: tuple[ConceptKind, ...] = ("condition", "medication", "procedure", "sign",
                                            "family_history")
 # Cues that make a mention a suspicion rather than an established diagnosis.
 _HEDGE = re.compile(r"\b(suspected|suspicion of|possible|probable|likely|presumed|query|"
-                    r"questionable|cannot exclude|consider)\b")
+                    r"questionable|cannot exclude|consider|rule out|to exclude|"
+                    r"concern for|worried about)\b|\?")
 _CLAUSE_BREAK = re.compile(r"[.;:,]|\bbut\b|\bhowever\b|\bexcept\b")
 # Cues that make a mention history rather than a current state: before it in the clause ("h/o",
 # "s/p", "former") or after it in the sentence ("resolved", an ended date range "2016-2024").
@@ -51,6 +54,14 @@ _PAST_BEFORE = re.compile(r"(?<![\w/])(h/o|hx of|history of|s/p|status post|form
 _PAST_AFTER = re.compile(r"\b(resolved|in remission|(?<!physically )inactive|quiescent|stopped|"
                          r"discontinued|ceased|ended|"
                          r"(?:19|20)\d\d\s*(?:-|\u2013|to)\s*(?:19|20)\d\d)\b")
+# A condition "treated in 2021", "s/p" its curative operation ("SHPT s/p PTX"), "cured" or
+# "without recurrence" later in its clause is history too (a condition only: "on HD s/p PTX"
+# keeps dialysis current).
+_TREATED_AFTER = re.compile(r"\b(cured|no recurrence|without recurrence|no evidence of disease|"
+                            r"ned|treated\s+(?:in\s+)?(?:19|20)\d\d|"
+                            r"(?:s/p|status post|after)\s+(?:ptx|parathyroidectomy|thyroidectomy|"
+                            r"resection|excision|surgery|mastectomy|lobectomy|chemotherapy|"
+                            r"radiotherapy|curative))(?![\w/])")
 # ...unless the sentence says it goes on ("history of ESRD on HD since 2015", "to present").
 _CURRENT_AFTER = re.compile(r"\b((?<!inactive )(?<!remission )since|ongoing|currently|current|"
                             r"still|to date|present|now on)\b")
@@ -151,6 +162,7 @@ class _Context:
                                        ("negation_after", _NEGATION_AFTER), ("family", _FAMILY),
                                        ("hedge", _HEDGE), ("past_before", _PAST_BEFORE),
                                        ("past_after", _PAST_AFTER),
+                                       ("treated_after", _TREATED_AFTER),
                                        ("current_after", _CURRENT_AFTER))}
 
     def clause_start(self, position: int) -> int:
@@ -174,17 +186,20 @@ class _Context:
         i = bisect.bisect_left(cues, (start, -1))
         return i < len(cues) and cues[i][1] <= end
 
-    def is_past(self, clause_start: int, start: int, end: int) -> bool:
+    def is_past(self, clause_start: int, start: int, end: int, *, condition: bool = False) -> bool:
         """History: a cue before the mention in its clause ("h/o", "s/p", "former") or after it
-        in its sentence ("resolved", an ended date range such as 2016-2024)."""
+        in its sentence ("resolved", an ended date range such as 2016-2024); for a
+        ``condition``, also its treatment after it in its clause ("treated in 2021", "s/p
+        PTX", "no recurrence")."""
         i = bisect.bisect_left(self.stops, end)
         stop = self.stops[i] if i < len(self.stops) else sys.maxsize
         # "...on HD since 2015" keeps its own clause current, not a later one ("h/o HD for AKI,
         # off dialysis since 2022").
         if self.within("current_after", end, self.clause_end(end)):
             return False
-        return self.within("past_before", clause_start, start) or self.within(
-            "past_after", end, stop)
+        return (self.within("past_before", clause_start, start)
+                or self.within("past_after", end, stop)
+                or (condition and self.within("treated_after", end, self.clause_end(end))))
 
 
 def _normalise_icd(code: str) -> str:
@@ -229,7 +244,7 @@ def find_in_text(text: str, origin: str, *, knowledge: Knowledge,
                 start, end = match.span()
                 clause = context.clause_start(start)
                 attributes = {k: v for k, v in match.groupdict().items() if v}
-                past = context.is_past(clause, start, end)
+                past = context.is_past(clause, start, end, condition=entry.kind == "condition")
                 mention = Mention(
                     id=entry.id, kind=entry.kind, label=entry.label, origin=origin,
                     matched=text[start:end],
