@@ -33,12 +33,19 @@ SYNDROMES = {"pxe", "gaci", "acdc", "hftc", "keutel", "pfbc", "calciphylaxis",
              "calcific_tendinitis", "milk_alkali", "hyperparathyroidism", "vitamin_d_toxicity",
              "ckd_mbd", "connective_tissue_disease_calcinosis", "hypoparathyroidism",
              "tumor_lysis_syndrome", "rhabdomyolysis", "granulomatous_hypercalcemia",
-             "heterotopic_ossification"}
+             "heterotopic_ossification",
+             # version 1.1 (issue 20, clinical-b)
+             "renal_tubular_acidosis", "hypomagnesemia", "pseudohypoparathyroidism",
+             "hungry_bone", "denosumab_rebound_hypercalcemia", "cyp24a1_hypercalcemia",
+             "malignancy_hypercalcemia", "familial_hypocalciuric_hypercalcemia"}
 WORKUP = {"serum_calcium", "ionized_calcium", "serum_phosphate", "serum_magnesium",
           "serum_albumin", "kidney_function", "pth", "vitamin_d_25oh", "alkaline_phosphatase",
           "tmp_gfr", "plasma_ppi", "fgf23", "xray", "ct", "ultrasound", "echocardiogram",
           "lateral_abdominal_xray", "biopsy", "genetic_testing", "ophthalmologic_exam",
-          "autoimmune_serology"}
+          "autoimmune_serology",
+          # version 1.1 (issue 20, clinical-b)
+          "urine_calcium_creatinine_ratio", "urine_calcium_24h",
+          "calcium_creatinine_clearance_ratio", "pthrp", "calcitriol_125oh2d", "urine_ph"}
 MANAGEMENT = {"treat_underlying_cause", "dietary_phosphate_restriction", "phosphate_binder",
               "limit_calcium_based_binders", "dialysis_intensification", "stop_offending_agent",
               "sodium_thiosulfate", "bisphosphonate", "calcimimetic", "parathyroidectomy",
