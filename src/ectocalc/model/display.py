@@ -45,7 +45,7 @@ DECIMALS: dict[str, int] = {
     "derived.urine_calcium_creatinine_ratio.mmol_mmol": 3,
     "derived.urine_calcium_creatinine_ratio.upper_limit_mmol_mmol": 2,
     "derived.calcium_creatinine_clearance_ratio": 4,
-    "derived.fractional_excretion_phosphate": 1,
+    "derived.fractional_excretion_phosphate": 2,
     "mechanism.differential.[].score": 3,
     "scales.mesa_chd_10y.risk_percent": 2,
     "scales.mesa_chd_10y.without_cac_percent": 2,
