@@ -30,8 +30,8 @@ from ectocalc.model.case import Case
 # as in "off dialysis", not "off-label").
 _NEGATION = re.compile(
     r"\b(no|not|denies|denied|without|negative for|free of|ruled out|rules out|r/o|absence of|"
-    r"never|avoid|avoids|avoiding|no history of|no evidence of|no sign of|no signs of|declined|declines|refused|"
-    r"refuses|deferred)\b|(?<![\w-])off(?![\w-])"
+    r"never|avoid|avoids|avoiding|no history of|no evidence of|no sign of|no signs of|"
+    r"declined|declines|refused|refuses|deferred)\b|(?<![\w-])off(?![\w-])"
 )
 # ...and cues that negate the mention before them in the clause (post-negation: "pregnancy
 # excluded", "pregnancy test negative").
