@@ -8,11 +8,13 @@ complement of the Walton-Bijvoet TRP.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
+from tests.reasoning.case_helpers import lab, run
 
 from ectocalc.knowledge import load_knowledge
 from ectocalc.labs import equations as eq
-from tests.reasoning.case_helpers import lab, run
 
 KB = load_knowledge()
 
@@ -64,7 +66,7 @@ def test_a_zero_denominator_is_refused(function: object) -> None:
 def test_age_bands_cover_every_age() -> None:
     bands = KB.definitions.urine_indices.calcium_creatinine_ratio  # type: ignore[union-attr]
     assert bands[0].age[0] == 0 and bands[-1].age[1] >= 120
-    assert all(a.age[1] == b.age[0] for a, b in zip(bands, bands[1:], strict=False))
+    assert all(a.age[1] == b.age[0] for a, b in pairwise(bands))
     # The limit falls with age (infants excrete more calcium per creatinine).
     assert [b.upper_mmol_mmol for b in bands] == sorted((b.upper_mmol_mmol for b in bands),
                                                         reverse=True)

@@ -6,8 +6,9 @@ Each case is written from the clinical picture; the expected syndrome follows it
 
 from __future__ import annotations
 
-from ectocalc.model import Assessment
 from tests.reasoning.case_helpers import ids, lab, run
+
+from ectocalc.model import Assessment
 
 KIDNEYS = [{"site": "both kidneys, medullary nephrocalcinosis", "modality": "ultrasound"}]
 

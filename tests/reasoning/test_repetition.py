@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from tests.reasoning.case_helpers import ids, lab, run
 
 from ectocalc.knowledge import load_knowledge
 from ectocalc.model import Case, Derived, LabResult
 from ectocalc.reasoning import build_facts, evaluate
-from tests.reasoning.case_helpers import ids, lab, run
 
 KB = load_knowledge()
 
