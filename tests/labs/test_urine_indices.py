@@ -113,3 +113,13 @@ def test_without_urine_creatinine_nothing_is_derived() -> None:
     result = run(labs=[lab("urine_calcium", 12, "mg/dL"), lab("calcium", 9.5, "mg/dL")])
     assert result.derived.urine_calcium_creatinine_ratio is None
     assert result.derived.calcium_creatinine_clearance_ratio is None
+
+
+def test_the_text_report_says_how_the_ratio_was_judged() -> None:
+    from ectocalc.render.text import clinician_text
+
+    result = run(patient={"age_years": 9, "sex": "male"},
+                 labs=[lab("urine_calcium", 12, "mg/dL"), lab("urine_creatinine", 40, "mg/dL")])
+    text = clinician_text(result, width=200)
+    assert "Urine calcium/creatinine 0.3 mg/mg (0.8467 mmol/mmol)" in text
+    assert "high for age 7-18 y (upper limit 0.7 mmol/mmol)" in text
