@@ -63,7 +63,7 @@ def test_precision_and_recall_of_concept_and_context() -> None:
     ("squamous cell carcinoma of the lung", {("malignancy", "affirmed")}),
     ("squamous cell carcinoma of the skin", set()),
     ("diabetes insipidus", set()),
-    ("declined surgery", {("surgery", "negated")}),
+    ("declined surgery", {("surgery", "negated"), ("surgery_not_possible", "affirmed")}),
     ("thyroid cancer treated in 2021", {("malignancy", "historical")}),
     ("s/p PTX for SHPT", {("parathyroidectomy", "historical"),
                           ("secondary_hyperparathyroidism", "historical")}),
