@@ -106,3 +106,14 @@ def test_acidosis_of_advanced_ckd_is_not_renal_tubular_acidosis() -> None:
     assert "renal_tubular_acidosis" not in syndromes(result)
     assert "urine_ph" not in ids(result.workup)
     assert "metabolic_acidosis" in ids(result.alerts)
+
+
+def test_the_causes_are_read_from_codes_first() -> None:
+    from ectocalc.knowledge import load_knowledge
+    from ectocalc.reasoning import find_by_code
+
+    kb = load_knowledge()
+    for code, concept in (("E83.42", "hypomagnesaemia"), ("E20.1", "pseudohypoparathyroidism"),
+                          ("E83.81", "hungry_bone_syndrome"), ("R34", "anuria"),
+                          ("C79.51", "osteolytic_lesions")):
+        assert concept in {m.id for m in find_by_code(code, "icd10cm", "c", knowledge=kb)}
