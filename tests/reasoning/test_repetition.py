@@ -95,3 +95,15 @@ def test_no_urine_tests_in_an_anuric_dialysis_patient() -> None:
                    findings=findings)
     item = next(w for w in residual.workup if w.id == "urine_calcium_creatinine_ratio")
     assert any("residual urine output" in c for c in item.cautions)
+
+
+def test_urine_calcium_tests_in_pregnancy_say_they_mislead() -> None:
+    result = run(patient={"age_years": 31, "sex": "female"},
+                 labs=[lab("calcium", 10.9, "mg/dL"), lab("albumin", 3.6, "g/dL"),
+                       lab("pth", 60, "pg/mL"), lab("phosphate", 3.0, "mg/dL"),
+                       lab("creatinine", 0.5, "mg/dL")],
+                 conditions=[{"text": "pregnant, 22 weeks gestation"}],
+                 findings=[{"site": "left kidney, stone", "modality": "ultrasound"}])
+    items = {w.id: w for w in result.workup}
+    for test in ("urine_calcium_24h", "calcium_creatinine_clearance_ratio"):
+        assert any("Pregnancy" in c for c in items[test].cautions), test
