@@ -124,14 +124,17 @@ def patient_view_cards(assessment: Assessment, context: CardContext, *,
 
 def _action_card(a: Assessment, context: CardContext,
                  knowledge: Knowledge) -> dict[str, Any] | None:
-    """The mechanism and syndromes with the management they call for (None: nothing to do)."""
-    if not a.management and not a.syndromes:
+    """The syndromes, or the mechanism of a known calcification, with the management they call
+    for (None without either: a mechanism is only a differential until calcification is
+    known)."""
+    if not a.syndromes and not a.types:
         return None
     labels = {e.id: e.label for e in knowledge.management.management}
     syndromes = ", ".join(f"{s.name} ({s.certainty})" for s in a.syndromes)
     mechanism = a.mechanism.primary
     head = (f"Calcification: {syndromes}" if syndromes
-            else f"Calcification mechanism {mechanism}: {len(a.management)} action(s)")
+            else f"Calcification, mechanism {mechanism}: {len(a.management)} action(s) to "
+                 "consider")
     lines = []
     if mechanism:
         top = next((m for m in a.mechanism.differential if m.id == mechanism), None)
