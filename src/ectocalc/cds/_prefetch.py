@@ -41,7 +41,7 @@ def fill(template: str, context: dict[str, Any]) -> str:
     """A template with its ``{{context.x}}`` tokens replaced (root-level primitives only)."""
     for key, value in context.items():
         if isinstance(value, str | int | float) and not isinstance(value, bool):
-            template = template.replace("{{context.%s}}" % key, str(value))
+            template = template.replace("{{context." + key + "}}", str(value))
     return template
 
 

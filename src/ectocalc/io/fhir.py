@@ -19,9 +19,9 @@ entered-in-error result, a Condition or medication without a usable code or text
 resource types not read (one line for all). Entries skipped for the same reason are listed
 once, with their count and each code once (its count and first entry): a whole-life export
 gives a few lines, not hundreds. An Observation's time of day is kept (``taken_at``), so two
-results of one day at different times are not a conflict. What is read but wrong (an unconvertible unit,
-an impossible value, another comparator, a result dated after the bundle) is refused, naming
-the entry and element.
+results of one day at different times are not a conflict. What is read but wrong (an
+unconvertible unit, an impossible value, another comparator, a result dated after the bundle)
+is refused, naming the entry and element.
 
 The reference date for the age is ``Bundle.timestamp``, else the document Composition's
 date, else the latest Observation date: never today's date, so a bundle always reads the same.

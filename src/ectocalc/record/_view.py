@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from ectocalc.errors import InputError
 from ectocalc.model.assessment import Assessment
 from ectocalc.model.case import Case, LabResult, Patient
-from ectocalc.model.scan import ScanResult
 from ectocalc.model.display import reported
+from ectocalc.model.scan import ScanResult
 from ectocalc.record._query import (
     as_lab,
     case_as_of,

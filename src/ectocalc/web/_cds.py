@@ -47,24 +47,24 @@ class HookRequest(_Body):
     """A CDS Hooks 2.0 request body."""
 
     hook: str
-    hookInstance: str  # noqa: N815 - the specification's field name
-    fhirServer: str | None = None  # noqa: N815
-    fhirAuthorization: FhirAuthorization | None = None  # noqa: N815
+    hookInstance: str
+    fhirServer: str | None = None
+    fhirAuthorization: FhirAuthorization | None = None
     context: dict[str, Any]
     prefetch: dict[str, Any] | None = None
 
 
 class OverrideReason(_Body):
     reason: dict[str, Any] | None = None
-    userComment: str | None = None  # noqa: N815
+    userComment: str | None = None
 
 
 class Feedback(_Body):
     card: str
     outcome: str = Field(pattern="^(accepted|overridden)$")
-    acceptedSuggestions: list[dict[str, Any]] = Field(default_factory=list)  # noqa: N815
-    overrideReason: OverrideReason | None = None  # noqa: N815
-    outcomeTimestamp: str  # noqa: N815
+    acceptedSuggestions: list[dict[str, Any]] = Field(default_factory=list)
+    overrideReason: OverrideReason | None = None
+    outcomeTimestamp: str
 
 
 class FeedbackBody(_Body):
