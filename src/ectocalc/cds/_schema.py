@@ -100,9 +100,11 @@ def order_checks() -> OrderChecksFile:
     rules = knowledge.part(FILE, OrderChecksFile)
     known = knowledge.bibliography.sources
     concepts = {entry.id for entry in knowledge.lexicon.concepts}
-    for item in [*rules.orders, *rules.checks]:
-        if item.source.partition(":")[0] not in known:
-            raise KnowledgeError(f"knowledge/{FILE}: {item.id}: unknown source {item.source}")
+    cited = [(kind.id, kind.source) for kind in rules.orders] + [
+        (check.id, check.source) for check in rules.checks]
+    for entry, source in cited:
+        if source.partition(":")[0] not in known:
+            raise KnowledgeError(f"knowledge/{FILE}: {entry}: unknown source {source}")
     for kind in rules.orders:
         missing = sorted(set(kind.concepts) - concepts)
         if missing:
