@@ -137,7 +137,11 @@ def test_service_and_feedback_calls_need_a_token_for_their_own_url(ehr: Ehr) -> 
     answer = ehr.client.post(path, json=body, headers={"Authorization": f"Bearer {wrong}"})
     assert answer.status_code == 401
     assert ehr.client.post(path + "/feedback", json={"feedback": []}).status_code == 401
-    assert ehr.client.post("/cds-services/no-such-service", json=body).status_code == 404
+    assert ehr.client.post("/cds-services/no-such-service", json=body).status_code == 401
+    unknown = "/cds-services/no-such-service"
+    answer = ehr.client.post(unknown, json=body,
+                             headers={"Authorization": f"Bearer {ehr.token(unknown)}"})
+    assert answer.status_code == 404
 
 
 def test_feedback_is_recorded_in_the_audit_log(ehr: Ehr) -> None:

@@ -239,3 +239,14 @@ def test_without_prefetch_the_service_searches_the_fhir_server_and_follows_pages
     # a server that refuses: 412
     body["fhirServer"] = ehr.loopback.url("/no-such-fhir")
     assert ehr.call(PATIENT_VIEW, body).status_code == 412
+
+
+def test_prefetch_about_another_patient_is_refused(ehr: Ehr) -> None:
+    """Cards must never be made from another patient's data than the chart open."""
+    body = _request("patient-view", "1288992", {
+        "patient": {"resourceType": "Patient", "id": "someone-else", "gender": "male",
+                    "birthDate": "1925-12-23"},
+        "labs": None, "conditions": None, "medications": None})
+    answer = ehr.call(PATIENT_VIEW, body)
+    assert answer.status_code == 422
+    assert "context.patientId" in answer.json()["detail"]

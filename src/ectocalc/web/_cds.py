@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -32,6 +32,8 @@ from ectocalc.web._cds_auth import CdsAuth, CdsUnauthorized
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 MAX_PAGES = 50
 """Search pages followed per prefetch key (a whole-life record is a few thousand results)."""
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of this server's clock the EHR's results may be stamped."""
 
 
 class _Body(BaseModel):
@@ -134,12 +136,12 @@ def discover(request: Request) -> Response:
 @router.post("/{service_id}", responses={400: {}, 401: {}, 404: {}, 412: {}, 422: {}})
 async def call(service_id: str, request: Request) -> Response:
     """Call a service: ``{"cards": [...]}``."""
-    if service_id not in cds.SERVICES:
-        return JSONResponse({"detail": "no such CDS service"}, status_code=404)
     try:
         claims = _authenticate(request, f"/cds-services/{service_id}")
     except CdsUnauthorized as error:
         return _unauthorized(error)
+    if service_id not in cds.SERVICES:
+        return JSONResponse({"detail": "no such CDS service"}, status_code=404)
     try:
         body = HookRequest.model_validate_json(await request.body())
     except ValidationError as error:
@@ -167,8 +169,12 @@ def _answer(request: Request, service_id: str, body: HookRequest, client: str) -
         parts = _gather(body, cds.prefetch_templates(knowledge))
     except _Precondition as error:
         return JSONResponse({"detail": str(error)}, status_code=412)
-    try:
-        case = service.read_bundle(cds.bundle_of(parts, timestamp=now),
+    given = parts.get("patient")
+    if isinstance(given, dict) and given.get("id") not in (None, patient):
+        return JSONResponse({"detail": "prefetch patient: not the Patient of "
+                                       "context.patientId"}, status_code=422)
+    try:  # a result stamped a little ahead of this server's clock is still read
+        case = service.read_bundle(cds.bundle_of(parts, timestamp=now + CLOCK_SKEW),
                                    source=f"CDS {hook} data")
     except InputError as error:
         return JSONResponse({"detail": str(error)}, status_code=422)
@@ -259,13 +265,13 @@ def fhir_get(server: str, relative: str, token: str) -> Any:
 @router.post("/{service_id}/feedback", responses={400: {}, 401: {}, 404: {}})
 async def feedback(service_id: str, request: Request) -> Response:
     """Feedback on cards (accepted suggestions, overrides): appended to the audit log."""
-    if service_id not in cds.SERVICES:
-        return JSONResponse({"detail": "no such CDS service"}, status_code=404)
     try:
         claims = _authenticate(request, f"/cds-services/{service_id}/feedback",
                                f"/cds-services/{service_id}")
     except CdsUnauthorized as error:
         return _unauthorized(error)
+    if service_id not in cds.SERVICES:
+        return JSONResponse({"detail": "no such CDS service"}, status_code=404)
     try:
         body = FeedbackBody.model_validate_json(await request.body())
     except ValidationError as error:
