@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from urllib.parse import quote
 
 import cds_synthea as synthea
@@ -250,3 +250,31 @@ def test_prefetch_about_another_patient_is_refused(ehr: Ehr) -> None:
     answer = ehr.call(PATIENT_VIEW, body)
     assert answer.status_code == 422
     assert "context.patientId" in answer.json()["detail"]
+
+
+def test_a_ct_in_the_record_gives_the_cac_drs_card(ehr: Ehr) -> None:
+    """A CT stored in ectocalc's record for the patient: coronary lesions of 120 (LAD) and
+    50 (RCA) Agatston, total 170 in two vessels: CAC-DRS A2 (100-299) / N2 (SCCT 2018)."""
+    from ectocalc.model.scan import Lesion, ScanResult
+    from ectocalc.record import add_scan
+
+    def lesion(number: int, region: str, agatston: float) -> Lesion:
+        return Lesion(id=number, centroid_mm=(0, 0, 0), volume_mm3=1, mass_mg=1, peak_hu=400,
+                      agatston=agatston, type="vascular", region=region)
+
+    scan = ScanResult(convention="agatston-1990", threshold_hu=130, kvp=120,
+                      slice_increment_mm=3, pixel_spacing_mm=(0.5, 0.5),
+                      calibration_mg_per_cm3_per_hu=0.78, agatston=170, volume_mm3=2,
+                      mass_mg=2, lesions=[lesion(1, "coronary_artery_lad", 120),
+                                          lesion(2, "coronary_artery_rca", 50)],
+                      study_date=date(2025, 5, 2))
+    add_scan(ehr.client.app.state.web.store, scan, patient_id="MRN-CAC-1", name="CT")
+    patient = {"resourceType": "Patient", "id": "ehr-77", "gender": "male",
+               "birthDate": "1961-02-03", "identifier": [{"value": "MRN-CAC-1"}]}
+    body = _request("patient-view", "ehr-77", {"patient": patient, "labs": None,
+                                                "conditions": None, "medications": None})
+    cards = ehr.call(PATIENT_VIEW, body).json()["cards"]
+    cac = [c for c in cards if c["summary"].startswith("CAC-DRS")]
+    assert len(cac) == 1 and cac[0]["summary"].startswith("CAC-DRS A2/N2")
+    assert cac[0]["indicator"] == "warning"
+    assert cac[0]["links"][0]["url"] == f"{BASE}/patients/MRN-CAC-1"
