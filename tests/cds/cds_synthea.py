@@ -18,6 +18,9 @@ SYNTHEA = SHARED / "fhir" / "synthea-r4"
 BUNDLES = sorted(SYNTHEA.glob("*.json")) if SYNTHEA.is_dir() else []
 CREATININE = {"38483-4", "2160-0"}
 CALCIUM = {"49765-1", "17861-6"}
+ALBUMIN = {"1751-7"}
+ADULT_CALCIUM_MG_DL = (8.6, 10.2)
+"""Typical adult total calcium interval (shared/references/clinical.md)."""
 CKD_WORDS = ("chronic kidney disease",)
 
 
@@ -87,9 +90,13 @@ def kidney(path: Path) -> dict[str, Any]:
     low = [when for when, value in series if value < 60]
     chronic = stated or (bool(low) and (max(low) - min(low)).days > 90)
     calcium = results(path, CALCIUM)
+    calcium_time = max(when for when, _ in calcium) if calcium else None
     return {"egfr": last, "chronic": chronic, "ever_below_60": bool(low),
-            "last_calcium": max(when for when, _ in calcium).date() if calcium else None,
-            "last_creatinine": last_time}
+            "last_calcium": calcium_time.date() if calcium_time else None,
+            "calcium_value": [v for when, v in calcium if when == calcium_time][-1]
+            if calcium else None,
+            "albumin_measured": bool(results(path, ALBUMIN)),
+            "born": born, "last_creatinine": last_time}
 
 
 def gfr_category(egfr: float) -> str:

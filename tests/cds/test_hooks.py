@@ -94,7 +94,7 @@ def test_a_request_for_another_hook_or_without_patient_is_400(ehr: Ehr) -> None:
 
 @needs_synthea
 @pytest.mark.parametrize("name", ["Coleman_Ortiz", "Clarine_O'Keefe", "Emery_Purdy",
-                                  "Evelyn_McCullough"])
+                                  "Evelyn_McCullough", "Tarsha_Stokes"])
 def test_patient_view_cards_follow_from_the_synthea_record(ehr: Ehr, name: str) -> None:
     path = synthea.named(name)
     shows = synthea.kidney(path)
@@ -121,6 +121,16 @@ def test_patient_view_cards_follow_from_the_synthea_record(ehr: Ehr, name: str) 
         assert monitoring[0]["indicator"] == "warning"
     if not shows["chronic"] and not shows["ever_below_60"]:
         assert monitoring == []
+    # total calcium without albumin to correct it, against the adult interval
+    hypo = [c for c in cards if "Hypocalcaemia" in c["summary"]]
+    low = synthea.ADULT_CALCIUM_MG_DL[0]
+    if not shows["albumin_measured"] and shows["calcium_value"] is not None:
+        assert (date.today() - shows["born"]).days / 365.25 >= 18
+        expected = 7.6 <= shows["calcium_value"] < low
+        assert bool(hypo) == expected, (shows["calcium_value"], [c["summary"] for c in cards])
+        if expected:
+            assert hypo[0]["indicator"] == "warning"
+            assert f"{shows['calcium_value']:.6g}"[:4] in hypo[0]["summary"]
     # nothing critical in these records: no critical card
     assert all(c["indicator"] != "critical" for c in cards)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -115,3 +116,23 @@ def test_record_add_takes_a_whole_life_bundle(run_cli, tmp_path: Path, name: str
     assert len(series.get("creatinine", [])) >= len(moments) > 0
     again = run_cli("record", "add", path, "--db", db)
     assert again.code == 0
+
+
+def test_differing_results_of_one_moment_are_not_acute_kidney_injury() -> None:
+    """Renea Quigley's last creatinines come from two panels of one moment with different
+    values (a conflict); no earlier creatinine is within 7 days, so KDIGO's AKI criteria
+    (a rise of 0.3 mg/dL in 48 h, 1.5 x in 7 days) cannot be met."""
+    path = next(p for p in BUNDLES if p.name.startswith("Renea_Quigley"))
+    creatinine = sorted((datetime.fromisoformat(r["effectiveDateTime"]),
+                         r["valueQuantity"]["value"]) for r in _entries(path)
+                        if r["resourceType"] == "Observation"
+                        and {c["code"] for c in r["code"]["coding"]} & {"38483-4", "2160-0"})
+    last = creatinine[-1][0]
+    at_last = {v for when, v in creatinine if when == last}
+    earlier = [when for when, _ in creatinine if when < last]
+    assert len(at_last) == 2 and (last - max(earlier)).days > 7
+    assessment = _assessed(path)[1]
+    assert assessment.derived.acute_kidney_injury is None
+    assert "acute_kidney_injury" not in {a.id for a in assessment.alerts}
+    assert any(a.id == "lab_conflict" and a.message.startswith("Creatinine")
+               for a in assessment.alerts)

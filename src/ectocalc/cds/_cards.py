@@ -86,7 +86,8 @@ def sort_cards(cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def patient_view_cards(assessment: Assessment, context: CardContext, *,
                        knowledge: Knowledge, monitoring_due: Sequence[dict[str, Any]] = (),
                        ) -> list[dict[str, Any]]:
-    """Cards when a chart opens: critical values, the mechanism and syndromes that need
+    """Cards when a chart opens: critical values, the clinical alerts (hypocalcaemia,
+    hyperphosphataemia, calciphylaxis risk, ...), the mechanism and syndromes that need
     action, overdue monitoring and the CAC-DRS category of a known CT.
 
     Parameters
@@ -104,6 +105,15 @@ def patient_view_cards(assessment: Assessment, context: CardContext, *,
                   detail=[_md(alert.message), "", f"Source: {_md(alert.source or 'ectocalc')}"],
                   source=alert.source or "laboratory critical limits")
              for alert in shown.alerts if alert.severity == "critical"]
+    clinical = {entry.id for entry in knowledge.alerts.alerts}  # not the input checks
+    warnings = [a for a in shown.alerts if a.severity == "warning" and a.id in clinical]
+    if warnings:
+        cards.append(card(
+            context, indicator="warning",
+            summary=warnings[0].message if len(warnings) == 1
+            else f"{len(warnings)} alerts: " + "; ".join(a.message for a in warnings),
+            detail=[f"- {_md(a.message)} ({_md(_cite(knowledge, a.source))})"
+                    for a in warnings], source="alerts"))
     action = _action_card(shown, context, knowledge)
     if action is not None:
         cards.append(action)
