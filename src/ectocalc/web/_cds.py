@@ -11,6 +11,7 @@ Calls and feedback are appended to the record's audit log (no patient data in se
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from ectocalc.web._auth import state
 from ectocalc.web._cds_auth import CdsAuth, CdsUnauthorized
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
+log = logging.getLogger("ectocalc.web.cds")
 MAX_PAGES = 50
 """Search pages followed per prefetch key (a whole-life record is a few thousand results)."""
 CLOCK_SKEW = timedelta(minutes=5)
@@ -116,11 +118,16 @@ def _authenticate(request: Request, *paths: str) -> dict[str, Any]:
 
 
 def _unauthorized(error: CdsUnauthorized) -> JSONResponse:
-    import logging
-
-    logging.getLogger("ectocalc.web.cds").info("CDS call refused: %s", error)
+    log.info("CDS call refused: %s", error)
     return JSONResponse({"detail": "not authenticated"}, status_code=401,
                         headers={"WWW-Authenticate": 'Bearer realm="cds-services"'})
+
+
+def _bad_body(error: ValidationError) -> JSONResponse:
+    """400 naming the first field of the request body at fault."""
+    first = error.errors()[0]
+    where = ".".join(str(x) for x in first["loc"])
+    return JSONResponse({"detail": f"request body: {where}: {first['msg']}"}, status_code=400)
 
 
 @router.get("", responses={401: {}})
@@ -145,9 +152,7 @@ async def call(service_id: str, request: Request) -> Response:
     try:
         body = HookRequest.model_validate_json(await request.body())
     except ValidationError as error:
-        where = ".".join(str(x) for x in error.errors()[0]["loc"])
-        return JSONResponse({"detail": f"request body: {where}: {error.errors()[0]['msg']}"},
-                            status_code=400)
+        return _bad_body(error)
     from starlette.concurrency import run_in_threadpool
 
     return await run_in_threadpool(_answer, request, service_id, body, str(claims["iss"]))
@@ -275,9 +280,7 @@ async def feedback(service_id: str, request: Request) -> Response:
     try:
         body = FeedbackBody.model_validate_json(await request.body())
     except ValidationError as error:
-        where = ".".join(str(x) for x in error.errors()[0]["loc"])
-        return JSONResponse({"detail": f"request body: {where}: {error.errors()[0]['msg']}"},
-                            status_code=400)
+        return _bad_body(error)
     from ectocalc.record import audit
 
     store = state(request).store
