@@ -288,3 +288,21 @@ def test_a_ct_in_the_record_gives_the_cac_drs_card(ehr: Ehr) -> None:
     assert len(cac) == 1 and cac[0]["summary"].startswith("CAC-DRS A2/N2")
     assert cac[0]["indicator"] == "warning"
     assert cac[0]["links"][0]["url"] == f"{BASE}/patients/MRN-CAC-1"
+
+
+@needs_synthea
+@pytest.mark.parametrize("path", synthea.BUNDLES, ids=lambda p: p.name.split("_")[0])
+def test_every_synthea_record_reads_as_a_cds_call_would(path) -> None:
+    """The data a CDS call of each Synthea patient brings (prefetch as the EHR answers the
+    templates) make one Bundle the FHIR reader takes whole: every catalogued result read."""
+    from ectocalc import cds, service
+    from ectocalc.knowledge import load_knowledge
+
+    codes = {c for e in load_knowledge().analytes.analytes.values() for c in e.loinc}
+    data = synthea.prefetch(path, codes)
+    case = service.read_bundle(cds.bundle_of(data, timestamp=datetime.now(UTC)),
+                               source=path.name)
+    with_value = [e for e in data["labs"]["entry"] if "valueQuantity" in e["resource"]]
+    assert len(case.labs) == len(with_value) > 0
+    assert case.patient.id == data["patient"]["identifier"][0]["value"]
+    assert case.patient.sex == data["patient"]["gender"]
