@@ -19,9 +19,10 @@ entered-in-error result, a Condition or medication without a usable code or text
 resource types not read (one line for all). Entries skipped for the same reason are listed
 once, with their count and each code once (its count and first entry): a whole-life export
 gives a few lines, not hundreds. An Observation's time of day is kept (``taken_at``), so two
-results of one day at different times are not a conflict. What is read but wrong (an
-unconvertible unit, an impossible value, another comparator, a result dated after the bundle)
-is refused, naming the entry and element.
+results of one day at different times are not a conflict; the same value at the same instant
+from two overlapping panels is one result (the repeat is listed as skipped). What is read but
+wrong (an unconvertible unit, an impossible value, another comparator, a result dated after the
+bundle) is refused, naming the entry and element.
 
 The reference date for the age is ``Bundle.timestamp``, else the document Composition's
 date, else the latest Observation date: never today's date, so a bundle always reads the same.
@@ -151,6 +152,7 @@ def case_from_bundle(document: dict[str, Any], *, source: str) -> Case:
     conditions: list[Condition] = []
     medications: list[Medication] = []
     skipped: list[tuple[int, str, str, str]] = []
+    seen: set[tuple[object, ...]] = set()
     not_read: Counter[str] = Counter()
     for number, entry in enumerate(entries):
         resource: Any = entry.resource
@@ -166,7 +168,9 @@ def case_from_bundle(document: dict[str, Any], *, source: str) -> Case:
                 _check_code(resource.gender, GENDERS | {None}, source, f"{field}.gender")
                 patients.append((field, resource))
             elif kind == "Observation":
-                labs.append(_observation(resource, source, field, last))
+                lab = _observation(resource, source, field, last)
+                _check_repeat(lab, seen)
+                labs.append(lab)
             elif kind == "Condition":
                 conditions.append(_condition(resource))
             elif kind in {"MedicationStatement", "MedicationRequest"}:
@@ -183,6 +187,18 @@ def case_from_bundle(document: dict[str, Any], *, source: str) -> Case:
     return Case(id=bundle.id or identifier, patient=patient,
                 labs=labs, conditions=conditions, medications=medications, source=source,
                 skipped=lines)
+
+
+def _check_repeat(lab: LabResult, seen: set[tuple[object, ...]]) -> None:
+    """Skip a result already read: same analyte, same instant, same value (an overlapping
+    panel reporting the same draw). Only a timed result can be told to be the same draw."""
+    if lab.taken_at is None:
+        return
+    key = (lab.analyte, lab.taken_at, round(lab.canonical_value, 4), lab.comparator)
+    if key in seen:
+        raise _Skip(f" {lab.loinc}", "the same result at the same moment as an earlier entry "
+                                     "(overlapping panels): read once")
+    seen.add(key)
 
 
 def _check_resource_types(document: dict[str, Any], source: str) -> None:
