@@ -153,6 +153,8 @@ def test_a_critical_potassium_today_gives_a_critical_card(ehr: Ehr) -> None:
     cards = ehr.call(PATIENT_VIEW, _request("patient-view", patient["id"], prefetch)).json()
     critical = [c for c in cards["cards"] if c["indicator"] == "critical"]
     assert len(critical) == 1 and "Potassium 7.1 mmol/L" in critical[0]["summary"]
+    # 7.1 >= 6.5 mmol/L: severe hyperkalaemia (UK Kidney Association 2020), on the same card
+    assert "Severe hyperkalaemia" in critical[0]["detail"]
     assert cards["cards"][0] is not None and cards["cards"][0]["indicator"] == "critical"
 
 

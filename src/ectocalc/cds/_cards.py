@@ -101,10 +101,15 @@ def patient_view_cards(assessment: Assessment, context: CardContext, *,
         ``test``, ``last``, ``due``, ``overdue``, ``source`` per test of the plan.
     """
     shown = for_display(assessment)
-    cards = [card(context, summary=alert.message, indicator="critical",
-                  detail=[_md(alert.message), "", f"Source: {_md(alert.source or 'ectocalc')}"],
-                  source=alert.source or "laboratory critical limits")
-             for alert in shown.alerts if alert.severity == "critical"]
+    cards = []
+    critical = [a for a in shown.alerts if a.severity == "critical"]
+    if critical:  # one card: a critical value and the alert it raises belong together
+        cards.append(card(
+            context, indicator="critical",
+            summary=critical[0].message if len(critical) == 1
+            else "Critical: " + "; ".join(a.message for a in critical),
+            detail=[f"- {_md(a.message)} ({_md(_cite(knowledge, a.source))})"
+                    for a in critical], source="critical values and alerts"))
     clinical = {entry.id for entry in knowledge.alerts.alerts}  # not the input checks
     warnings = [a for a in shown.alerts if a.severity == "warning" and a.id in clinical]
     if warnings:
