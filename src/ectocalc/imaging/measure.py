@@ -107,7 +107,7 @@ def label_flat(shape: tuple[int, ...], flat: np.ndarray, *, connectivity: int
 
     Examples
     --------
-    >>> label_flat((2, 3, 3), np.array([0, 4, 17]), connectivity=26)[0].tolist()
+    >>> label_flat((2, 3, 3), np.array([0, 1, 8]), connectivity=26)[0].tolist()
     [1, 1, 2]
     """
     if len(flat) == 0:

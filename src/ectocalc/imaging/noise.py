@@ -73,7 +73,7 @@ def local_noise_sd(hu: np.ndarray, *, pixel_spacing_mm: tuple[float, float],
     >>> rng = np.random.default_rng(0)
     >>> tissue = rng.normal(40, 25, (80, 80))
     >>> round(local_noise_sd(tissue, pixel_spacing_mm=(0.5, 0.5), threshold_hu=130))
-    24
+    25
     """
     size = [max(3, round(params.window_mm / s) | 1) for s in pixel_spacing_mm]
     if hu.shape[0] < size[0] or hu.shape[1] < size[1]:
