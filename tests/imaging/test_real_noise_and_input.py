@@ -82,6 +82,16 @@ def test_empty_but_present_uids_are_one_series_with_a_warning() -> None:
         analyse(volume)  # still refused, for its contrast, not as "truncated"
 
 
+def test_blank_uids_are_scored_but_get_no_seg_or_sr(tmp_path: Path) -> None:
+    from ectocalc.imaging import quantify
+
+    result = quantify(real("04_ts_dicom20_blank_uids") / "series", contrast="ignore",
+                      out_dir=tmp_path / "out")
+    assert "seg" not in result.outputs and "sr" not in result.outputs
+    assert (tmp_path / "out" / "scan.json").exists()
+    assert any("SEG and SR not written" in w and "SOPInstanceUID" in w for w in result.warnings)
+
+
 def test_empty_uids_mixed_with_a_real_series_are_two_series(tmp_path: Path) -> None:
     import pydicom
 

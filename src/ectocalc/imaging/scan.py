@@ -430,15 +430,19 @@ def _writers(volume: CTVolume, analysis: Analysis) -> list[tuple[str, Callable[[
     """The files this result gets, as ``(output key, write(folder))``; files the input cannot
     have (no lesions, NIfTI input, no frame of reference) are skipped with a plain warning."""
     from ectocalc.imaging.writers import csv, overlay, seg, sr
-    from ectocalc.imaging.writers._common import missing_type2
+    from ectocalc.imaging.writers._common import blank_uids, missing_type2
 
     result = analysis.result
     steps: list[tuple[str, Callable[[Path], Any]]] = [
         ("csv", lambda d: csv.write_lesion_csv(result, d / "lesions.csv"))]
     sources = volume.source_datasets
+    blank = blank_uids(volume)
     if not sources:
         result.warnings.append("NIfTI input: DICOM SEG and SR not written (they reference "
                                "DICOM source images)")
+    elif blank:
+        result.warnings.append(f"DICOM SEG and SR not written: the CT images have an empty "
+                               f"{', '.join(blank)}, which they must reference")
     else:
         missing = missing_type2(volume)
         if missing:
