@@ -154,6 +154,7 @@ class NoiseTable(_Entry):
     strong_sd: float = Field(gt=0)
     weak_sd: float = Field(gt=0)
     reach_mm: float = Field(ge=0)
+    max_sd_hu: float = Field(gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> NoiseTable:

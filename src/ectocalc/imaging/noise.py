@@ -18,7 +18,9 @@ dense voxels outside bone — is kept only when its peak stands out of the noise
 
 Parameters live in ``knowledge/data/imaging.yaml`` (``noise``). Where no homogeneous tissue
 lies near a candidate (a lung full of vessels), the median σ of the other candidates is used;
-when none could be measured, nothing is rejected and a warning says so.
+when none could be measured, nothing is rejected and a warning says so. A candidate whose
+peak is ``strong_sd`` × ``max_sd_hu`` above the threshold is strong whatever the noise and is
+not measured (most real calcium: the test costs little on scans without noise specks).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ class NoiseVerdict:
     noise_sd_hu: float | None
     """Median local noise SD (HU) over the candidates measured; None when none could be."""
     unmeasured: int
-    """Candidates whose noise could not be measured anywhere (kept untested)."""
+    """Candidates that needed a noise measure when none could be made (kept untested)."""
 
 
 def local_noise_sd(hu: np.ndarray, *, pixel_spacing_mm: tuple[float, float],
@@ -140,7 +142,9 @@ def reject_noise(hu: np.ndarray, candidates: np.ndarray, *, threshold_hu: float,
     starts = np.r_[0, ends[:-1] + 1]
     sigma = np.full(n, np.nan)
     margin = [int(np.ceil(params.search_mm / s)) for s in spacing_mm[1:]]
-    for i in range(n):
+    # A peak this far above the threshold is strong whatever the noise: not measured.
+    obvious = peak >= threshold_hu + params.strong_sd * params.max_sd_hu
+    for i in np.flatnonzero(~obvious):
         members = order[starts[i]:ends[i] + 1]
         k = int(peak_at[i] // (hu.shape[1] * hu.shape[2]))
         in_slice = members[coords[0][members] == k]
@@ -154,10 +158,10 @@ def reject_noise(hu: np.ndarray, candidates: np.ndarray, *, threshold_hu: float,
     found = sigma[np.isfinite(sigma)]
     typical = float(np.median(found)) if len(found) else None
     if typical is None:
-        return NoiseVerdict(candidates, 0, None, n)
+        return NoiseVerdict(candidates, 0, None, int(np.count_nonzero(~obvious)))
     sigma[~np.isfinite(sigma)] = typical
     excess = (peak - threshold_hu) / np.maximum(sigma, 1e-6)
-    strong = excess >= params.strong_sd
+    strong = obvious | (excess >= params.strong_sd)
     weak = ~strong & (excess >= params.weak_sd)
     keep = np.zeros(n + 1, dtype=bool)
     keep[1:] = strong
