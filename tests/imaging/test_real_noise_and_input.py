@@ -172,3 +172,26 @@ def test_seg_references_only_the_slices_holding_lesions_and_round_trips(
         [ds.SOPInstanceUID for ds in volume.source_datasets], segment_numbers=segments,
         assert_missing_frames_are_empty=True, combine_segments=True)
     np.testing.assert_array_equal(pixels > 0, labels > 0)
+
+
+@pytest.mark.parametrize("touches_padding", [True, False])
+def test_a_solid_wall_cut_by_the_reconstruction_circle_is_bone(touches_padding: bool) -> None:
+    """A single 5 mm slice whose body is cut by the reconstruction circle (padding -3024 HU
+    outside it): a solid 4.8 mm thick, 30 mm long dense wall reaching the circle is a bone cut
+    by the field of view (an arm); the same wall inside the body is a calcified wall, scored."""
+    n, px = 300, 0.6
+    y, x = np.mgrid[:n, :n]
+    hu = np.where(((y - 150) / 140) ** 2 + ((x - 150) / 160) ** 2 <= 1, 40.0, -1000.0)
+    hu[np.hypot(y - 150, x - 150) > 146] = -3024.0  # outside the reconstruction circle
+    start = 247 if touches_padding else 200  # the circle's edge is at column 296 on row 150
+    hu[146:154, start:start + 50] = 1000.0
+    result = analyse(CTVolume(
+        hu=np.round(hu + np.random.default_rng(0).normal(0, 8, hu.shape))[None].astype(np.int16),
+        affine=np.diag([px, px, 5.0, 1.0]), pixel_spacing_mm=(px, px), slice_increment_mm=5.0,
+        kvp=120, slice_thickness_mm=5.0)).result
+    if touches_padding:
+        assert result.lesions == []
+        assert any("cut by the edge of the field of view" in w for w in result.warnings)
+    else:
+        assert len(result.lesions) == 1 and result.lesions[0].peak_hu > 950
+        assert any("are solid" in w for w in result.warnings)

@@ -87,10 +87,11 @@ def blank_uids(volume: CTVolume) -> list[str]:
             if any(not str(ds.get(keyword) or "").strip() for ds in sources)]
 
 
-def require_sources(volume: CTVolume) -> list[Any]:
+def require_sources(volume: CTVolume, *, first: int = 0) -> list[Any]:
     """The source CT datasets the SEG and SR reference, with absent :data:`TYPE_2`
-    attributes added empty to the first (a copy; the volume's datasets are not changed):
-    highdicom takes the patient, study and pixel-measure attributes from the first source.
+    attributes added empty to the one at index ``first`` (a copy; the volume's datasets are
+    not changed): highdicom takes the patient, study and pixel-measure attributes from the
+    first source it is given, which is ``first`` when a writer passes a subset.
 
     Raises
     ------
@@ -103,8 +104,10 @@ def require_sources(volume: CTVolume) -> list[Any]:
     missing = missing_type2(volume)
     if not missing:
         return list(volume.source_datasets)
-    first = copy.deepcopy(volume.source_datasets[0])  # header only: pixel data were dropped
+    sources = list(volume.source_datasets)
+    patched = copy.deepcopy(sources[first])  # header only: pixel data were dropped
     for keyword in missing:
-        if keyword not in first:
-            setattr(first, keyword, None)
-    return [first, *volume.source_datasets[1:]]
+        if keyword not in patched:
+            setattr(patched, keyword, None)
+    sources[first] = patched
+    return sources

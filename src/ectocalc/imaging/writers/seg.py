@@ -86,12 +86,19 @@ def build_seg(volume: CTVolume, labels: np.ndarray, result: ScanResult) -> Any:
 
     from ectocalc import __version__
 
-    sources = require_sources(volume)
     if labels.shape != volume.hu.shape:
         raise ValueError(f"labels shape {labels.shape} differs from the volume {volume.hu.shape}")
     types = segment_types(result)
     if not types:
         raise ValueError("no lesions: a DICOM SEG needs at least one segment")
+    # Only the slices holding lesions are source images of the SEG: its size and the time
+    # to write it follow the lesions, not the scan (the round trip is tested).
+    held = np.flatnonzero(labels.any(axis=(1, 2)))
+    frames = segment_label_map(labels[held], result)
+    held, frames = held[frames.any(axis=(1, 2))], frames[frames.any(axis=(1, 2))]
+    if not len(held):
+        raise ValueError("no voxel of the result's lesions in labels: nothing to segment")
+    sources = require_sources(volume, first=int(held[0]))
     codes = concepts()
     algorithm = _algorithm(result)
     descriptions = [
@@ -105,13 +112,6 @@ def build_seg(volume: CTVolume, labels: np.ndarray, result: ScanResult) -> Any:
             anatomic_regions=[codes["regions"][kind]] if kind in codes["regions"] else None)
         for number, kind in enumerate(types, start=1)
     ]
-    # Only the slices holding lesions are source images of the SEG: its size and the time
-    # to write it follow the lesions, not the scan (the round trip is tested).
-    held = np.flatnonzero(labels.any(axis=(1, 2)))
-    frames = segment_label_map(labels[held], result)
-    held, frames = held[frames.any(axis=(1, 2))], frames[frames.any(axis=(1, 2))]
-    if not len(held):
-        raise ValueError("no voxel of the result's lesions in labels: nothing to segment")
     return hd.seg.Segmentation(
         source_images=[sources[k] for k in held], pixel_array=frames,
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
