@@ -134,7 +134,9 @@ def creatinine_aki(case: Case, knowledge: Knowledge) -> str | None:
     or to at least 1.5 times a value from the prior 7 days (``definitions.yaml``); the stage
     (2.1.2) is the rise over the lowest value of those 7 days. Undated results are taken as of the
     case date; results with dates but no times count as within 48 hours when at most 2 days
-    apart (the safe reading). Returns the evidence, or None.
+    apart (the safe reading). Two timed results of the same moment (overlapping panels) are
+    not a rise: when they differ, that is a laboratory conflict (``lab_conflict``). Returns
+    the evidence, or None.
 
     Examples
     --------
@@ -161,6 +163,8 @@ stage 2; an undated result is taken as of the case date: confirm when it was mea
     timed = all(r.taken_at is not None for r in case.labs if r.analyte == "creatinine")
     for when, value, undated in series[:-1]:
         gap = last_when - when
+        if timed and not gap:
+            continue  # two results of one moment (overlapping panels): a conflict, not a rise
         days = gap.days + gap.seconds / 86400
         span = (f"{gap.total_seconds() / 3600:.0f} hours" if timed
                 else f"{gap.days} day{'s' if gap.days != 1 else ''}")
