@@ -1,0 +1,42 @@
+"""Round 3 blind clinician review (issue 20): the reason texts name only the drugs present,
+and the hypercalcaemia tiers and antiresorptive choice follow the corrected calcium."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from ectocalc.model import Assessment
+from tests.reasoning.case_helpers import run
+
+VIGNETTES = Path(__file__).resolve().parents[2] / "examples" / "vignettes"
+
+
+def _assess(number: str) -> Assessment:
+    path = next(VIGNETTES.glob(f"{number}-*.yaml"))
+    return run(**yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def _reason(result: Assessment, item: str) -> str:
+    return next(m.reason for m in result.management if m.id == item)
+
+
+def test_lithium_without_thiazide_names_no_thiazide() -> None:
+    result = _assess("141")
+    text = " ".join(m.reason for m in result.management)
+    assert "thiazide" not in text.lower()
+    assert "psychiatrist" in _reason(result, "adjust_dose")
+
+
+def test_thiazide_named_as_written_and_lithium_reviewed() -> None:
+    result = _assess("142")
+    assert "(bendroflumethiazide)" in _reason(result, "stop_offending_agent")
+    assert "lithium" not in _reason(result, "stop_offending_agent").lower()
+
+
+def test_moderate_hypercalcaemia_alert_matches_the_same_day_plan() -> None:
+    result = _assess("134")  # corrected calcium 12.6 mg/dL, asymptomatic
+    alert = next(a for a in result.alerts if a.id == "hypercalcemia")
+    assert alert.severity == "critical" and "moderate" in alert.message
+    assert next(m for m in result.management if m.id == "iv_fluids").urgency == "today"
+    assert not any("Severe" in m.reason for m in result.management)
