@@ -40,3 +40,11 @@ def test_moderate_hypercalcaemia_alert_matches_the_same_day_plan() -> None:
     assert alert.severity == "critical" and "moderate" in alert.message
     assert next(m for m in result.management if m.id == "iv_fluids").urgency == "today"
     assert not any("Severe" in m.reason for m in result.management)
+
+
+def test_cinacalcet_stopped_after_parathyroidectomy_names_the_drug() -> None:
+    assert "(cinacalcet)" in _reason(_assess("146"), "stop_offending_agent")
+
+
+def test_magnesium_replacement_names_the_wasting_drug() -> None:
+    assert "furosemide" in _reason(_assess("147"), "magnesium_replacement")
