@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from tests.reasoning.case_helpers import run
 
 from ectocalc.model import Assessment
-from tests.reasoning.case_helpers import run
 
 VIGNETTES = Path(__file__).resolve().parents[2] / "examples" / "vignettes"
 
