@@ -101,7 +101,7 @@ def test_clinician_journey(server: str, phantom_zip: Path, tmp_path: Path) -> No
         shot("04-patient-list")
 
         page.get_by_role("link", name="MRN-WEB-1").click()
-        expect(page.get_by_role("heading", name="Mechanism — primary: metastatic")).to_be_visible()
+        expect(page.get_by_role("heading", name="Mechanism — primary: Metastatic calcification")).to_be_visible()
         charts = page.locator("#trend-charts .uplot canvas")
         expect(charts.first).to_be_visible()
         assert page.locator("#trend-charts figure").count() >= 3  # phosphate, calcium, CAC, ...

@@ -6,6 +6,8 @@ from typing import Literal
 
 from ectocalc.model.assessment import Assessment
 from ectocalc.model.display import for_display
+from ectocalc.render._scales import scale_rows
+from ectocalc.render._words import add_filters, citations, label, words
 
 Format = Literal["json", "text", "html"]
 Audience = Literal["clinician", "patient"]
@@ -39,4 +41,5 @@ def render(assessment: Assessment, *, format: Format, audience: Audience = "clin
     return clinician_text(assessment, color=color, width=width)
 
 
-__all__ = ["Audience", "Format", "render"]
+__all__ = ["Audience", "Format", "add_filters", "citations", "label", "render", "scale_rows",
+           "words"]

@@ -24,6 +24,8 @@ from jinja2 import (
 )
 from markupsafe import Markup
 
+from ectocalc.render import add_filters
+
 REPORT_BODY = "report_body.html.j2"
 
 
@@ -60,6 +62,7 @@ def environment() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     env.filters["json_script"] = _json_script
+    add_filters(env)
     env.globals["today"] = Date.today
     return env
 
