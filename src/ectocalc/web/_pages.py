@@ -234,10 +234,13 @@ def report_pdf(request: Request, patient_id: str,
     from ectocalc.render import label
 
     data = _patient(request, session, patient_id, "download_report_pdf")
+    # a trend needs two results: one value is in the summary and the evidence already
+    drawn = {**data.view, "series": {name: points for name, points in data.view["series"].items()
+                                     if len(points) >= 2}}
     html = render_page(
         "report_pdf.html.j2", pid=patient_id, view=data.view,
         a=for_display(data.assessment), scales=scale_rows(data.assessment.scales),
-        figures=trend_figures(data.view, labels={n: label(n) for n in data.view["series"]}),
+        figures=trend_figures(drawn, labels={n: label(n) for n in drawn["series"]}),
         alerts_shown=True, **_summary_context(data.view))
     pdf = HTML(string=html, base_url=None).write_pdf()
     return Response(pdf, media_type="application/pdf",
