@@ -125,11 +125,12 @@ def citations(source: Any) -> list[Citation]:
 
     Examples
     --------
-    >>> [c.text[:40] for c in citations("KDIGO 2017 CKD-MBD 4.1.8")]
-    ['KDIGO 2017 Clinical Practice Guideline U']
+    >>> [c.text[-25:] for c in citations("KDIGO 2017 CKD-MBD 4.1.5; KDIGO 2017 CKD-MBD 3.1.4")]
+    ['2017;7:1-59, 4.1.5, 3.1.4']
     """
     sources = load_knowledge().bibliography.sources
-    found = []
+    found: list[Citation] = []
+    sections: dict[str, list[str]] = {}
     for part in filter(None, (p.strip() for p in str(source or "").split(";"))):
         unverified = part.endswith(CHECK.strip())
         part = part.removesuffix(CHECK.strip()).strip()
@@ -140,11 +141,22 @@ def citations(source: Any) -> list[Citation]:
             continue
         entry = sources[key]
         section = part[len(entry.short):].strip()
-        text = _SEED.sub("", " ".join(entry.citation.split()))
+        if key in sections:  # the same source again (another section): cited once
+            sections[key].append(section)
+            continue
+        sections[key] = [section]
+        found.append(Citation(text=key, key=key, unverified=unverified or entry.check))
+    result = []
+    for c in found:
+        if c.key is None:
+            result.append(c)
+            continue
+        text = _SEED.sub("", " ".join(sources[c.key].citation.split()))
+        shown = ", ".join(filter(None, sections[c.key]))
         url = next(iter(re.findall(r"https?://\S+", text)), None)
-        found.append(Citation(text=f"{text}, {section}" if section else text, key=key,
-                              unverified=unverified or entry.check, url=url))
-    return found
+        result.append(Citation(text=f"{text}, {shown}" if shown else text, key=c.key,
+                               unverified=c.unverified, url=url))
+    return result
 
 
 def cite(source: Any) -> Markup:

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from ectocalc import service
 from ectocalc.model.scan import ScanResult
-from ectocalc.render import scale_rows
+from ectocalc.render import label, scale_rows
 from ectocalc.web._app import page, safe_next, signin_page
 from ectocalc.web._auth import (
     CSRF_FIELD,
@@ -121,7 +121,7 @@ def _trend_series(view: dict[str, Any]) -> list[dict[str, Any]]:
         x = [datetime.combine(Date.fromisoformat(str(p["date"])[:10]), datetime.min.time(),
                               tzinfo=UTC).timestamp() for p in dated]
         unit = next((p["unit"] for p in dated if p.get("unit")), "")
-        charts.append({"name": name, "label": name.replace("_", " "),
+        charts.append({"name": name, "label": label(name),
                        "unit": unit or ("Agatston" if name == "cac_agatston" else ""),
                        "x": x, "y": [p["value"] for p in dated],
                        "flags": [p.get("flag") or "" for p in dated]})
@@ -231,8 +231,6 @@ def report_pdf(request: Request, patient_id: str,
 
     from ectocalc.model.display import for_display
     from ectocalc.record._render import trend_figures
-    from ectocalc.render import label
-
     data = _patient(request, session, patient_id, "download_report_pdf")
     # a trend needs two results: one value is in the summary and the evidence already
     drawn = {**data.view, "series": {name: points for name, points in data.view["series"].items()
