@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from ectocalc.model.assessment import Assessment
-from ectocalc.model.display import for_display
-from ectocalc.render._scales import scale_rows
-from ectocalc.render._words import add_filters, citations, label, words
+if TYPE_CHECKING:  # the models load when something is rendered (``ectocalc --help`` is quick)
+    from ectocalc.model.assessment import Assessment
+    from ectocalc.render._scales import scale_rows
+    from ectocalc.render._words import add_filters, citations, label, words
+
+_LAZY = {"add_filters": "_words", "citations": "_words", "label": "_words", "words": "_words",
+         "scale_rows": "_scales"}
+"""Exports loaded on first use (they load the knowledge base and the scales)."""
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'ectocalc.render' has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"ectocalc.render.{_LAZY[name]}"), name)
 
 Format = Literal["json", "text", "html"]
 Audience = Literal["clinician", "patient"]
@@ -25,6 +37,8 @@ def render(assessment: Assessment, *, format: Format, audience: Audience = "clin
     >>> render(a, format="json").startswith("{")
     True
     """
+    from ectocalc.model.display import for_display
+
     assessment = for_display(assessment)  # the analysis keeps full precision; shown rounded
     if format == "json":
         return assessment.model_dump_json(indent=2) + "\n"
