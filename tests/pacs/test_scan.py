@@ -71,8 +71,9 @@ def test_scan_store_puts_seg_and_sr_into_the_study(run_cli, netrc_env: Orthanc, 
     for insert in inserts:
         def distance(group: hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations) -> float:
             region = group.roi
-            image = ct[region.ReferencedSOPSequence[0].ReferencedSOPInstanceUID]
-            x, y = np.mean(region.value, axis=0)
+            source = region.ContentSequence[0].ReferencedSOPSequence[0]
+            image = ct[source.ReferencedSOPInstanceUID]
+            x, y = np.mean(region.value, axis=0) - 0.5  # SCOORD pixel centres are at +0.5
             position = (np.array(image.ImagePositionPatient, dtype=float)
                         + x * affine[:3, 0] + y * affine[:3, 1])
             return float(np.linalg.norm(position - insert["centre_lps_mm"]))
