@@ -8,11 +8,11 @@ import highdicom as hd
 import numpy as np
 import pytest
 import requests
+from orthanc_server import PASSWORD, USER, Orthanc, upload_phantom
 from pydicom import dcmread
 from pydicom.sr.codedict import codes
 
 from ectocalc.imaging import quantify
-from orthanc_server import PASSWORD, USER, Orthanc, upload_phantom
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,8 @@ def test_scan_store_puts_seg_and_sr_into_the_study(run_cli, netrc_env: Orthanc, 
     ct = {dcmread(p, stop_before_pixels=True).SOPInstanceUID: dcmread(
         p, stop_before_pixels=True) for p in stored["dicom"].iterdir()}
     for insert in inserts:
-        def distance(group: hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations) -> float:
+        def distance(group: hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations,
+                     insert: dict = insert) -> float:
             region = group.roi
             source = region.ContentSequence[0].ReferencedSOPSequence[0]
             image = ct[source.ReferencedSOPInstanceUID]

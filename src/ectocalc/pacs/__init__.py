@@ -10,4 +10,5 @@ from ectocalc.pacs._client import connect, session
 from ectocalc.pacs._scan import SeriesOutcome, scan_study
 from ectocalc.pacs._watch import StudyState, WatchState, watch_pass
 
-__all__ = ["SeriesOutcome", "StudyState", "WatchState", "connect", "scan_study", "session", "watch_pass"]
+__all__ = ["SeriesOutcome", "StudyState", "WatchState", "connect", "scan_study", "session",
+           "watch_pass"]

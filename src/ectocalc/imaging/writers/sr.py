@@ -1,16 +1,21 @@
 """TID 1500 measurement report of a scan as a DICOM Comprehensive 3D SR (highdicom).
 
-One TID 1501 group for the whole scan (Agatston score with the Agatston method, calcium
-volume, calcium mass, threshold and calibration factor); one TID 1411 volumetric ROI group
-per SEG segment (the same three measures for that type, from ``result.by_type``, with the SEG
-segment reference); and, when the lesion labels are given, one TID 1410 planar ROI group per
-lesion that a viewer can draw: its outline (SCOORD closed POLYLINE, in pixel coordinates) on
-its peak slice (the slice of its highest HU), referencing that CT image, with the lesion's
-Agatston score, volume and mass, its type as finding type and its region (and the type's
-anatomic region) as finding sites. DICOM makes a group's image region and segment reference
-mutually exclusive (TID 1410/1411 row "ROI reference", XOR), so a lesion group names its SEG
-segment in its tracking identifier ("lesion 3, segment 1: vascular calcification") and the
-type group of that segment holds the reference. The source CT and the SEG are its evidence.
+- One TID 1501 group for the whole scan: Agatston score (DCM 112058) with the Agatston method
+  (DCM 112055), calcium volume, calcium mass, threshold and calibration factor, and, when
+  lesions lie in a coronary artery, SNOMED 450360000 "Coronary artery calcium score" (their
+  Agatston sum).
+- One TID 1411 volumetric ROI group per SEG segment: the same three measures for that type
+  (``result.by_type``), with the SEG segment reference.
+- With the lesion labels, one TID 1410 planar ROI group per lesion that a viewer can draw:
+  its outline (SCOORD closed POLYLINE, pixel coordinates) on its peak slice (the slice of its
+  highest HU), referencing that CT image; the lesion's Agatston score, volume and mass; its
+  type as finding type and its region (and the type's anatomic region) as finding sites.
+  DICOM makes a group's image region and segment reference mutually exclusive (TID 1410/1411
+  "ROI reference", XOR), so a lesion group names its SEG segment in its tracking identifier
+  ("lesion 3, segment 1: vascular calcification") and that segment's type group holds the
+  reference.
+
+The source CT and the SEG are its evidence.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from ectocalc.imaging.writers._common import (
 )
 from ectocalc.io.files import atomic_write
 from ectocalc.model.scan import Lesion, ScanResult
+
+CORONARY_SCORE = ("450360000", "SCT", "Coronary artery calcium score")
+"""SNOMED CT concept of the coronary calcium score (contract §9)."""
 
 
 def _measurement(name: Any, value: float, unit: Any, method: Any = None) -> Any:
@@ -74,11 +82,22 @@ def _site(name: str) -> Any | None:
         return None
 
 
-def _finding_sites(lesion: Lesion) -> list[Any]:
+def _coronary(result: ScanResult) -> list[Lesion]:
+    """The lesions the coronary calcium score counts (``scales.yaml``'s coronary pattern)."""
+    from ectocalc.scales import is_coronary, load_scales
+    from ectocalc.service import default_knowledge
+
+    scales = load_scales(default_knowledge())
+    return [x for x in result.lesions if is_coronary(x, scales)]
+
+
+def _finding_sites(lesion: Lesion, coronary: bool) -> list[Any]:
     import highdicom as hd
+    from pydicom.sr.codedict import codes
 
     regions = concepts()["regions"]
-    sites = [_site(lesion.region) if lesion.region else None, regions.get(lesion.type)]
+    sites = [_site(lesion.region) if lesion.region else None,
+             codes.SCT.CoronaryArtery if coronary else None, regions.get(lesion.type)]
     return [hd.sr.FindingSite(c) for c in dict.fromkeys(c for c in sites if c is not None)]
 
 
@@ -105,6 +124,7 @@ def _lesion_groups(sources: list[Any], labels: np.ndarray, hu: np.ndarray, resul
     from scipy import ndimage
 
     boxes = ndimage.find_objects(labels)
+    coronary = {x.id for x in _coronary(result)}
     numbers = {kind: n for n, kind in enumerate(segment_types(result), start=1)}
     groups = []
     for lesion in result.lesions:
@@ -124,7 +144,7 @@ def _lesion_groups(sources: list[Any], labels: np.ndarray, hu: np.ndarray, resul
                     referenced_sop_class_uid=image.SOPClassUID,
                     referenced_sop_instance_uid=image.SOPInstanceUID)),
             finding_type=property_type(lesion.type), algorithm_id=algorithm,
-            finding_sites=_finding_sites(lesion) or None,
+            finding_sites=_finding_sites(lesion, lesion.id in coronary) or None,
             measurements=_score_measurements(lesion.agatston, lesion.volume_mm3,
                                              lesion.mass_mg)))
     return groups
@@ -145,12 +165,14 @@ def build_sr(volume: CTVolume, result: ScanResult, seg: Any | None,
     """
     import highdicom as hd
     from pydicom.sr.codedict import codes
+    from pydicom.sr.coding import Code
     from pydicom.uid import generate_uid
 
     from ectocalc import __version__
 
     sources = require_sources(volume)
     units = concepts()
+    coronary = _coronary(result)
     observer = hd.sr.ObserverContext(
         observer_type=codes.DCM.Device,
         observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
@@ -167,6 +189,9 @@ def build_sr(volume: CTVolume, result: ScanResult, seg: Any | None,
             _measurement(codes.DCM.AgatstonScoreThreshold, result.threshold_hu, units["hu"]),
             _measurement(codes.DCM.CalciumScoringCalibration,
                          result.calibration_mg_per_cm3_per_hu, units["calibration"]),
+            *([_measurement(Code(*CORONARY_SCORE), sum(x.agatston for x in coronary),
+                            units["none"],
+                            method=codes.DCM.AgatstonScoringMethod)] if coronary else []),
         ])
     series = hd.sr.SourceSeriesForSegmentation(sources[0].SeriesInstanceUID)
     groups = [
