@@ -3,8 +3,6 @@ its peak slice, read back with highdicom (no server needed)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import highdicom as hd
 import numpy as np
 import pytest

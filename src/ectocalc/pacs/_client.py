@@ -30,9 +30,9 @@ def session(token: str | None = None) -> Any:
 def connect(url: str, *, token: str | None = None) -> Any:
     """A ``DICOMwebClient`` for the service root ``url`` (e.g. ``http://pacs/dicom-web``).
 
-    Authentication: ``token`` is sent as ``Authorization: Bearer``; without it, requests reads
-    the user's netrc file (``$NETRC`` or ``~/.netrc``) for the host, as curl does, and sends
-    HTTP Basic credentials from it.
+    Requests are tried three times (1 s then 2 s apart) on a refused connection or a
+    429/408/503/504 reply. Authentication: see :func:`session` (bearer ``token``, else the
+    host's netrc entry).
 
     Raises
     ------
@@ -45,7 +45,11 @@ def connect(url: str, *, token: str | None = None) -> Any:
 
     if urlparse(url).scheme not in ("http", "https") or not urlparse(url).netloc:
         raise InputError(url, "URL", "is not an http(s) DICOMweb service root")
-    return DICOMwebClient(url.rstrip("/"), session=session(token), timeout=60)
+    client = DICOMwebClient(url.rstrip("/"), session=session(token), timeout=60)
+    # Three attempts, 1 s then 2 s apart (on a refused connection, 429, 408, 503, 504):
+    # the library's default five attempts keep a CLI waiting half a minute on a dead server.
+    client.set_http_retry_params(max_attempts=3, wait_exponential_multiplier=500)
+    return client
 
 
 def call(url: str, what: str, request: Callable[[], T]) -> T:
