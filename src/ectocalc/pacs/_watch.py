@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -87,14 +88,15 @@ def _orthanc_root(url: str, http: Any) -> str | None:
 def _orthanc_new_studies(root: str, http: Any, state: WatchState) -> tuple[list[str], int]:
     """Study UIDs of the ``StableStudy`` changes after ``state.orthanc_since``, and the last
     sequence number read."""
-    uids, since = [], state.orthanc_since
+    uids: list[str] = []
+    since = state.orthanc_since
     while True:
-        page = call(root, "/changes", lambda s=since: _json(http, f"{root}/changes",
-                                                            since=s, limit=100))
+        page = call(root, "/changes", partial(_json, http, f"{root}/changes", since=since,
+                                              limit=100))
         for change in page["Changes"]:
             if change["ChangeType"] == "StableStudy":
-                study = call(root, "/studies", lambda i=change["ID"]: _json(
-                    http, f"{root}/studies/{i}"))
+                study = call(root, "/studies", partial(_json, http,
+                                                       f"{root}/studies/{change['ID']}"))
                 uids.append(study["MainDicomTags"]["StudyInstanceUID"])
         since = int(page["Last"])
         if page["Done"]:
