@@ -68,3 +68,29 @@ def test_whole_scan_score_uses_the_calcium_scoring_codes(typed) -> None:
     assert score.method == codes.DCM.AgatstonScoringMethod
     # The phantom has no coronary label: no coronary artery calcium score is claimed.
     assert not [m for m in totals.get_measurements() if m.name.value == "450360000"]
+
+
+def _named(items, code: str) -> list:
+    return [x for x in items if x.ConceptNameCodeSequence[0].CodeValue == code]
+
+
+def test_structure_that_ohif_draws(typed) -> None:
+    """Walk the raw dataset as OHIF's cornerstone-dicom-sr does (docs/integration.md)."""
+    result, sr, volume = typed
+    assert sr.SOPClassUID == "1.2.840.10008.5.1.4.1.1.88.34"  # Comprehensive 3D SR
+    assert sr.ContentTemplateSequence[0].TemplateIdentifier == "1500"
+    (container,) = _named(sr.ContentSequence, "126010")  # Imaging Measurements
+    groups = _named(container.ContentSequence, "125007")  # Measurement Group
+    ct = {ds.SOPInstanceUID for ds in volume.source_datasets}
+    drawn = []
+    for group in groups:
+        scoords = [x for x in group.ContentSequence if x.ValueType == "SCOORD"]
+        if not scoords:
+            continue
+        (scoord,) = scoords
+        assert scoord.GraphicType in {"POINT", "MULTIPOINT", "POLYLINE", "CIRCLE", "ELLIPSE"}
+        assert scoord.ContentSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID in ct
+        assert _named(group.ContentSequence, "112039")  # tracking identifier: the label
+        assert [x for x in group.ContentSequence if x.ValueType == "NUM"]
+        drawn.append(scoord)
+    assert len(drawn) == len(result.lesions)
