@@ -94,3 +94,26 @@ def test_structure_that_ohif_draws(typed) -> None:
         assert [x for x in group.ContentSequence if x.ValueType == "NUM"]
         drawn.append(scoord)
     assert len(drawn) == len(result.lesions)
+
+
+def test_coronary_lesions_give_the_coronary_artery_calcium_score(tmp_path) -> None:
+    """The phantom's aorta label renamed to a coronary artery: its plaques become coronary."""
+    import json
+
+    write_phantom(tmp_path, seed=6)
+    names = json.loads((tmp_path / "anatomy_names.json").read_text())
+    renamed = {k: ("coronary_artery_lad" if v == "aorta" else v) for k, v in names.items()}
+    (tmp_path / "coronary_names.json").write_text(json.dumps(renamed))
+    result = quantify_scan(tmp_path / "dicom", anatomy=tmp_path / "anatomy.nii.gz",
+                           anatomy_names=tmp_path / "coronary_names.json",
+                           out_dir=tmp_path / "scan")
+    coronary = [x for x in result.lesions if x.region == "coronary_artery_lad"]
+    assert coronary
+    sr = hd.sr.Comprehensive3DSR.from_dataset(dcmread(tmp_path / "scan" / "sr.dcm"))
+    (totals,) = sr.content.get_image_measurement_groups()
+    (cac,) = [m for m in totals.get_measurements() if m.name.value == "450360000"]
+    assert cac.name.scheme_designator == "SCT"
+    assert cac.value == pytest.approx(sum(x.agatston for x in coronary), abs=0.01)
+    sited = [g for g in sr.content.get_planar_roi_measurement_groups()
+             if any(s.value == codes.SCT.CoronaryArtery for s in g.finding_sites)]
+    assert len(sited) == len(coronary)
