@@ -117,8 +117,9 @@ def _outline(labels: np.ndarray, hu: np.ndarray, lesion_id: int,
 
 
 def _lesion_groups(sources: list[Any], labels: np.ndarray, hu: np.ndarray, result: ScanResult,
-                   algorithm: Any) -> list[Any]:
-    """One TID 1410 planar ROI group per lesion (see the module notes)."""
+                   algorithm: Any, *, with_seg: bool) -> list[Any]:
+    """One TID 1410 planar ROI group per lesion (see the module notes); ``with_seg``: the
+    tracking identifier names the lesion's SEG segment."""
     import highdicom as hd
     from pydicom.uid import generate_uid
     from scipy import ndimage
@@ -126,6 +127,10 @@ def _lesion_groups(sources: list[Any], labels: np.ndarray, hu: np.ndarray, resul
     boxes = ndimage.find_objects(labels)
     coronary = {x.id for x in _coronary(result)}
     numbers = {kind: n for n, kind in enumerate(segment_types(result), start=1)}
+
+    def segment(lesion: Lesion) -> str:
+        return f", segment {numbers[lesion.type]}" if with_seg else ""
+
     groups = []
     for lesion in result.lesions:
         box = boxes[lesion.id - 1] if lesion.id <= len(boxes) else None
@@ -136,8 +141,7 @@ def _lesion_groups(sources: list[Any], labels: np.ndarray, hu: np.ndarray, resul
         groups.append(hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
             tracking_identifier=hd.sr.TrackingIdentifier(
                 uid=generate_uid(),
-                identifier=f"lesion {lesion.id}, segment {numbers[lesion.type]}: "
-                           f"{lesion.type} calcification"),
+                identifier=f"lesion {lesion.id}{segment(lesion)}: {lesion.type} calcification"),
             referenced_region=hd.sr.ImageRegion(
                 graphic_type=hd.sr.GraphicTypeValues.POLYLINE, graphic_data=outline,
                 source_image=hd.sr.SourceImageForRegion(
@@ -206,7 +210,8 @@ def build_sr(volume: CTVolume, result: ScanResult, seg: Any | None,
         for number, kind in enumerate(segment_types(result), start=1)
     ] if seg is not None else []
     if labels is not None:
-        groups += _lesion_groups(sources, labels, volume.hu, result, algorithm)
+        groups += _lesion_groups(sources, labels, volume.hu, result, algorithm,
+                                 with_seg=seg is not None)
     report = hd.sr.MeasurementReport(
         observation_context=hd.sr.ObservationContext(observer_device_context=observer),
         procedure_reported=codes.LN.CTUnspecifiedBodyRegion,
