@@ -20,15 +20,19 @@ from scipy import ndimage
 
 from ectocalc.errors import InputError
 from ectocalc.imaging._components import SLAB_SLICES, zeros
+from ectocalc.imaging._knowledge import imaging_knowledge
 from ectocalc.imaging.anatomy import (
     JOINT_MM,
     SEARCH_MM,
     SKIN_MM,
     Typing,
+    artery_of,
     classify_name,
+    report_region,
     skin_depth_mm,
     type_lesion,
 )
+from ectocalc.imaging.bodymodel import BodyModel, Placement, build_body_model, place_lesion
 from ectocalc.imaging.conventions import (
     DEFAULT_CONVENTION,
     Convention,
@@ -47,7 +51,17 @@ from ectocalc.imaging.io.load import load_ct, load_label_map
 from ectocalc.imaging.measure import DEFAULT_CALIBRATION, Measures, measure_flat
 from ectocalc.imaging.volume import CTVolume
 from ectocalc.io.files import atomic_write
-from ectocalc.model.scan import TYPE_ORDER, Lesion, ScanResult, TypeTotals
+from ectocalc.model.scan import (
+    ARTERIES,
+    EXCLUSION_REASONS,
+    REPORT_REGIONS,
+    TYPE_ORDER,
+    Lesion,
+    RegionTotals,
+    ScanAnatomy,
+    ScanResult,
+    TypeTotals,
+)
 
 ContrastPolicy = Literal["refuse", "lumen", "ignore"]
 StageProgress = Callable[[str, int, int], None]
@@ -93,8 +107,17 @@ def _bone_from_map(anatomy: np.ndarray, names: dict[int, str], *, margin_mm: flo
 def _contrast_threshold(volume: CTVolume, *, body: np.ndarray, bone: np.ndarray,
                         spacing_mm: tuple[float, float, float], threshold_hu: float,
                         policy: ContrastPolicy, warnings: list[str], step: int,
-                        dense: tuple[float, np.ndarray] | None = None) -> float:
-    """Detection threshold after the contrast check (refusal raises :class:`InputError`)."""
+                        dense: tuple[float, np.ndarray] | None = None,
+                        blood: tuple[float, float, float] | None = None) -> float:
+    """Detection threshold after the contrast check (refusal raises :class:`InputError`).
+
+    Contrast is recognised from ContrastBolusAgent, from an opacified lumen, or from the
+    blood pool of the anatomy model (``blood``: mean HU, SD and volume in cm3 of the aortic
+    and cardiac cores) averaging above ``contrast_from_blood.enhanced_above_hu`` (unenhanced
+    blood is 30-60 HU; an arterial phase reaches 250-300 HU, Bae 2010)."""
+    rule = imaging_knowledge().contrast_from_blood
+    enhanced_pool = (blood is not None and blood[2] >= rule.min_volume_cm3
+                     and blood[0] > rule.enhanced_above_hu)
     grid = (slice(None), slice(None, None, step), slice(None, None, step))
     lumen = find_opacified_lumen(
         volume.hu[grid], spacing_mm=(spacing_mm[0], spacing_mm[1] * step, spacing_mm[2] * step),
@@ -105,6 +128,11 @@ def _contrast_threshold(volume: CTVolume, *, body: np.ndarray, bone: np.ndarray,
     elif lumen is not None:
         why = (f"an opacified lumen was found ({lumen.volume_mm3 / 1000:.1f} cm3 at mean "
                f"{lumen.mean_hu:.0f} HU)")
+        field = "image"
+    elif enhanced_pool:
+        assert blood is not None
+        why = (f"the blood pool (aorta, heart) averages {blood[0]:.0f} HU, above the "
+               f"{rule.enhanced_above_hu:g} HU of unenhanced blood")
         field = "image"
     else:
         coverage = volume.hu.shape[0] * spacing_mm[0]
@@ -122,12 +150,17 @@ def _contrast_threshold(volume: CTVolume, *, body: np.ndarray, bone: np.ndarray,
         raise InputError(source, field, f"contrast-enhanced CT ({why}): a fixed {threshold_hu:g}"
                          " HU threshold would count opacified blood as calcium; use a non-"
                          "contrast scan, or --contrast lumen for a lumen-relative threshold")
-    if lumen is None:
+    if lumen is not None:
+        mean, sd = lumen.mean_hu, lumen.std_hu
+    elif enhanced_pool:
+        assert blood is not None
+        mean, sd = blood[0], blood[1]
+    else:
         raise InputError(source, field, f"contrast-enhanced CT ({why}) but no opacified lumen "
                          "was found to derive a lumen-relative threshold")
-    adjusted = max(threshold_hu, lumen.mean_hu + LUMEN_SD * lumen.std_hu)
+    adjusted = max(threshold_hu, mean + LUMEN_SD * sd)
     warnings.append(f"contrast-enhanced scan ({why}): lumen-relative threshold "
-                    f"{adjusted:.0f} HU (lumen mean {lumen.mean_hu:.0f} + {LUMEN_SD:g} SD); "
+                    f"{adjusted:.0f} HU (lumen mean {mean:.0f} + {LUMEN_SD:g} SD); "
                     "Agatston on contrast CT is not the validated score, compare with care")
     return adjusted
 
@@ -214,13 +247,15 @@ def _skin_distance(body: np.ndarray, coords: tuple[np.ndarray, ...],
 
 
 def _type_all(measures: Measures, *, body: np.ndarray, spacing_mm: tuple[float, float, float],
-              anatomy: np.ndarray | None, names: dict[int, str] | None) -> list[Typing]:
-    """Type every lesion of ``measures``, each on a crop just large enough for the rules."""
+              anatomy: np.ndarray | None, names: dict[int, str] | None,
+              model: BodyModel) -> list[tuple[Typing, Placement]]:
+    """Type and place every lesion of ``measures``, each on a crop just large enough for the
+    rules: the label map's class (when it names one) decides, else the built-in model."""
     reach = max(JOINT_MM, SEARCH_MM) if anatomy is not None else 0.0
     margin = [int(np.ceil(reach / s)) for s in spacing_mm]
     order = np.argsort(measures.ids, kind="stable")
     bounds = np.searchsorted(measures.ids[order], np.arange(1, measures.count + 2))
-    typings = []
+    typed = []
     for i in range(measures.count):
         coords = np.unravel_index(measures.flat[order[bounds[i]:bounds[i + 1]]], measures.shape)
         wide = tuple(slice(max(int(c.min()) - m, 0), min(int(c.max()) + 1 + m, n))
@@ -228,10 +263,69 @@ def _type_all(measures: Measures, *, body: np.ndarray, spacing_mm: tuple[float, 
         mask = np.zeros([w.stop - w.start for w in wide], dtype=bool)
         mask[tuple(c - w.start for c, w in zip(coords, wide, strict=True))] = True
         skin = _skin_distance(body, coords, spacing_mm[1:])
-        typings.append(type_lesion(mask, skin_distance_mm=skin, spacing_mm=spacing_mm,
-                                   anatomy=None if anatomy is None else anatomy[wide],
-                                   names=names))
-    return typings
+        typing = type_lesion(mask, skin_distance_mm=skin, spacing_mm=spacing_mm,
+                             anatomy=None if anatomy is None else anatomy[wide], names=names)
+        chest = any(model.slice_regions[k] == "chest" for k in np.unique(coords[0]))
+        if typing.bone:
+            placement = Placement("non_vascular", typing.reason or "bone")
+        elif typing.structure and (typing.type != "soft_tissue"
+                                   or classify_name(typing.structure).type != "soft_tissue"):
+            placement = Placement(report_region(typing.structure, chest=chest))
+        else:
+            placement = place_lesion(model, coords,
+                                     max_diameter_mm=float(measures.max_diameter_mm[i]),
+                                     skin_mm=skin)
+        typed.append((typing, placement))
+    return typed
+
+
+def _region_typing(typing: Typing, region: str) -> tuple[str, str | None]:
+    """Type and subtype of a lesion placed in ``region``: the vascular regions are vascular
+    (valves and annulus valvular) whatever the skin rule said."""
+    if region == "non_vascular" or typing.type == "vascular":
+        return typing.type, typing.subtype
+    return "vascular", "valvular" if region in ("aortic_valve", "mitral_annulus") else None
+
+
+def _anatomy_info(model: BodyModel, source: str, anatomy: np.ndarray | None,
+                  names: dict[int, str] | None) -> ScanAnatomy:
+    """The ``anatomy`` block: source, body regions, whether the heart is in the field."""
+    heart = model.heart_in_field
+    if anatomy is not None and names:
+        cardiac = [v for v, n in names.items() if report_region(n, chest=True) in
+                   ("coronary", "aortic_valve", "mitral_annulus")]
+        heart = heart or bool(cardiac and np.isin(anatomy, cardiac).any())
+    note = None
+    if not heart:
+        shown = ", ".join(model.body_regions) or "no recognisable body region"
+        note = (f"no coronary or cardiac score: the heart is not in the field of view "
+                f"(the scan shows {shown})")
+    return ScanAnatomy(source=source, body_regions=model.body_regions, heart_in_field=heart,
+                       note=note)
+
+
+def _by_region(measures: Measures, kept: np.ndarray, regions: list[str],
+               arteries: list[str | None], heart: bool) -> dict[str, RegionTotals | None]:
+    """Totals per reporting region (``coronary`` null without the heart in the field), with
+    Agatston per artery where the anatomy named every coronary lesion's artery."""
+    out: dict[str, RegionTotals | None] = {}
+    where = np.array(regions, dtype=object)
+    for region in REPORT_REGIONS:
+        index = kept[where == region] if len(kept) else kept
+        if region == "coronary" and not heart:
+            out[region] = None
+            continue
+        totals = _totals(measures, index, RegionTotals)
+        if region == "coronary":
+            named = [a for a, r in zip(arteries, regions, strict=True) if r == "coronary"]
+            if named and all(named):
+                which = np.array(arteries, dtype=object)
+                totals.by_artery = {
+                    a: round(float(measures.agatston[kept[(where == region)
+                                                          & (which == a)]].sum()), 2)
+                    for a in ARTERIES}
+        out[region] = totals
+    return out
 
 
 def _candidate_voxels(hu: np.ndarray, threshold_hu: float, body: np.ndarray,
@@ -252,7 +346,8 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
             names: dict[int, str] | None = None, kvp: float | None = None,
             conventions: Sequence[Convention] | None = None, calibration: float | None = None,
             contrast: ContrastPolicy = "refuse",
-            bone_params: BoneParameters = DEFAULT_BONE) -> Analysis:
+            bone_params: BoneParameters = DEFAULT_BONE,
+            anatomy_source: str | None = None) -> Analysis:
     """Quantify calcification on one CT volume.
 
     Parameters
@@ -271,6 +366,9 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
         What to do with a contrast-enhanced scan.
     bone_params : BoneParameters
         Tuning of the map-free bone exclusion.
+    anatomy_source : str, optional
+        Where the label map came from (the ``anatomy.source`` of the result); default
+        "label map" with a map, "built-in" without.
 
     Returns
     -------
@@ -307,10 +405,14 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
     if anatomy is not None and names:
         bone |= _bone_from_map(anatomy, names, margin_mm=bone_params.margin_mm,
                                spacing_mm=spacing)
+    model = build_body_model(hu, body=body, bone=bone, threshold_hu=thresholds[0],
+                             pixel_spacing_mm=volume.pixel_spacing_mm,
+                             increment_mm=volume.slice_increment_mm,
+                             superior=bool(volume.affine[2, 2] >= 0))
     threshold = _contrast_threshold(
         volume, body=body, bone=bone, spacing_mm=spacing, threshold_hu=thresholds[0],
         policy=contrast, warnings=warnings, step=step,
-        dense=None if dense is None else (thresholds[0], dense))
+        dense=None if dense is None else (thresholds[0], dense), blood=model.blood_hu)
     shift = threshold - thresholds[0]
     factor_bounds = tuple(t + shift for t in thresholds)
     if dense is None:
@@ -338,31 +440,51 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
         warnings.append("SliceThickness unknown: thickness-corrected conventions use the "
                         "slice increment")
     primary = conventions[0]
-    typings = _type_all(measures, body=body, spacing_mm=spacing, anatomy=anatomy, names=names)
+    typed = _type_all(measures, body=body, spacing_mm=spacing, anatomy=anatomy, names=names,
+                      model=model)
     del body
+    info = _anatomy_info(model, anatomy_source or ("built-in" if anatomy is None
+                                                   else "label map"), anatomy, names)
+    excluded = dict.fromkeys(EXCLUSION_REASONS, 0)
+    excluded["device"] = model.devices
+    excluded["bone"] = model.bone_components
     new_id = np.zeros(measures.count + 1, dtype=np.int32)  # dropped lesions map to 0
     lesions: list[Lesion] = []
     centroids = volume.index_to_lps(measures.centroid_index) if measures.count else []
-    for i, typing in enumerate(typings):
-        if typing.bone:
+    regions: list[str] = []
+    arteries: list[str | None] = []
+    map_bone = 0
+    for i, (typing, placement) in enumerate(typed):
+        if placement.excluded:
+            excluded[placement.excluded] += 1
+            map_bone += typing.bone
             continue
+        region = placement.region
+        if region == "coronary" and not info.heart_in_field:
+            region = "non_vascular"
+        kind, subtype = _region_typing(typing, region)
+        artery = artery_of(typing.structure) if region == "coronary" else None
+        regions.append(region)
+        arteries.append(artery)
         new_id[i + 1] = len(lesions) + 1
         lesions.append(Lesion(
             id=len(lesions) + 1, centroid_mm=tuple(round(float(v), 2) for v in centroids[i]),
             volume_mm3=round(float(measures.volume_mm3[i]), 2),
             mass_mg=round(float(measures.mass_mg[i]), 3),
             peak_hu=round(float(measures.peak_hu[i]), 1),
-            agatston=round(float(measures.agatston[i]), 2), type=typing.type,
-            region=typing.region, subtype=typing.subtype, slices=measures.slices[i],
+            agatston=round(float(measures.agatston[i]), 2), type=kind, region=region,
+            artery=artery, structure=typing.structure, subtype=subtype,
+            slices=measures.slices[i],
             max_diameter_mm=round(float(measures.max_diameter_mm[i]), 2),
             density_factor=int(measures.factor[i])))
-    dropped = len(typings) - len(lesions)
-    if dropped:
-        warnings.append(f"{dropped} dense region(s) inside bone classes of the anatomy map "
+    if map_bone:
+        warnings.append(f"{map_bone} dense region(s) inside bone classes of the anatomy map "
                         "excluded as bone")
+    if info.note:
+        warnings.append(info.note)
     # Totals are sums of the full-precision lesion values, rounded once for display.
     kept = np.flatnonzero(new_id[1:])
-    kinds = np.array([typings[i].type for i in kept])
+    kinds = np.array([x.type for x in lesions])
     by_type = {t: _totals(measures, kept[kinds == t], TypeTotals) for t in TYPE_ORDER}
     totals = _totals(measures, kept, dict)
     summaries[0].update(totals, lesion_count=len(lesions))  # after map-bone removal
@@ -380,7 +502,9 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
                      "manufacturer": volume.manufacturer, "shape": list(hu.shape),
                      **_identifiers(volume)},
         conventions=summaries if len(summaries) > 1 else [],
-        study_date=_study_date(volume, warnings),
+        study_date=_study_date(volume, warnings), anatomy=info,
+        by_region=_by_region(measures, kept, regions, arteries, info.heart_in_field),
+        excluded=excluded,
     )
 
     return Analysis(result=result, factor_thresholds_hu=factor_bounds, shape=hu.shape,
