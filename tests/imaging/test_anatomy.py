@@ -47,7 +47,7 @@ SPACING = (3.0, 1.0, 1.0)
 def test_class_names(name: str, expected: tuple) -> None:
     typing = classify_name(name)
     assert (typing.type, typing.subtype, typing.bone) == expected
-    assert typing.region == name
+    assert typing.structure == name
 
 
 def test_joints_need_both_bones_on_the_same_side() -> None:
@@ -64,12 +64,12 @@ def test_plaque_just_outside_the_aorta_label_is_vascular() -> None:
     anatomy[:, 12:20, 12:20] = 1
     typing = type_lesion(lesion, skin_distance_mm=20.0, spacing_mm=SPACING, anatomy=anatomy,
                          names={1: "aorta"})
-    assert (typing.type, typing.region) == ("vascular", "aorta")
+    assert (typing.type, typing.structure) == ("vascular", "aorta")
     lesion[:] = False
     lesion[1, 2, 15] = True            # 10 mm away: not the aorta's
     typing = type_lesion(lesion, skin_distance_mm=20.0, spacing_mm=SPACING, anatomy=anatomy,
                          names={1: "aorta"})
-    assert (typing.type, typing.region) == ("soft_tissue", None)
+    assert (typing.type, typing.structure) == ("soft_tissue", None)
 
 
 def test_skin_rule_boundary_at_5_mm() -> None:
@@ -96,8 +96,9 @@ def test_pipeline_types_periarticular_and_bone_classes(tmp_path: Path) -> None:
     anatomy[:, 25:37, 30:50] = 2        # scapula above it
     names = {1: "humerus_left", 2: "scapula_left"}
     typed = analyse(volume, anatomy=anatomy, names=names).result
-    kinds = sorted((x.type, x.region) for x in typed.lesions)
-    assert kinds == [("cutaneous", None), ("periarticular", "left shoulder")]
+    kinds = sorted((x.type, x.structure, x.region) for x in typed.lesions)
+    assert kinds == [("cutaneous", None, "non_vascular"),
+                     ("periarticular", "left shoulder", "non_vascular")]
     # A lesion inside a bone class is bone: removed before scoring.
     anatomy[:, 38:45, 38:45] = 1
     inside_bone = analyse(volume, anatomy=anatomy, names=names).result

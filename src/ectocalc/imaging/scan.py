@@ -480,8 +480,6 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
     if map_bone:
         warnings.append(f"{map_bone} dense region(s) inside bone classes of the anatomy map "
                         "excluded as bone")
-    if info.note:
-        warnings.append(info.note)
     # Totals are sums of the full-precision lesion values, rounded once for display.
     kept = np.flatnonzero(new_id[1:])
     kinds = np.array([x.type for x in lesions])
