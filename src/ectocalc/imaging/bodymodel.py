@@ -64,6 +64,8 @@ class BodyModel:
     """The thoracic cavity (lungs and mediastinum) of the chest slices."""
     aorta_core: np.ndarray
     heart_core: np.ndarray
+    bone: np.ndarray
+    """The map-free bone mask on the model's grid."""
     mediastinum: np.ndarray
     blood_hu: tuple[float, float, float]
     """Mean and SD of the blood-pool cores (aorta, heart) and their volume in cm3."""
@@ -172,9 +174,12 @@ def build_body_model(hu: np.ndarray, *, body: np.ndarray, bone: np.ndarray,
     lungs = is_lung[labels]
     lung_area = lungs.sum(axis=(1, 2)) * area_cm2
     body_area = b.sum(axis=(1, 2)) * area_cm2
-    head = _skull_slices(g, b, bone_g, body_area, area_cm2)
-    # Air in a skull, or in a section smaller than an adult chest, is not lung.
-    chest = (lung_area >= p.chest_lung_area_cm2) & ~head & (body_area >= p.chest_min_body_cm2)
+    head = _skull_slices(g, b, body_area, area_cm2)
+    # Air in a skull, or in a section smaller than an adult chest (unless the field of view
+    # cuts the body), is not lung.
+    cropped = b[:, [0, -1], :].any(axis=(1, 2)) | b[:, :, [0, -1]].any(axis=(1, 2))
+    chest = ((lung_area >= p.chest_lung_area_cm2) & ~head
+             & ((body_area >= p.chest_min_body_cm2) | cropped))
     airway = air & ~lungs
 
     cavity = _between(lungs) & b
@@ -191,7 +196,8 @@ def build_body_model(hu: np.ndarray, *, body: np.ndarray, bone: np.ndarray,
     # cancellous bone of a vertebral body has the HU of enhanced blood but lies inside a
     # cortex: regions mostly bordered by cortical bone are dropped (the bone mask cannot be
     # used: it takes large enhanced chambers for bone).
-    smooth = ndimage.uniform_filter(g.astype(np.float32), size=(1, 3, 3))  # noise
+    size = 3 if max(py, px) <= 1.5 else 1  # average noise over ~2-4 mm, never more
+    smooth = ndimage.uniform_filter(g.astype(np.float32), size=(1, size, size))
     soft = (smooth >= p.soft_hu[0]) & (smooth <= p.soft_hu[1]) & b
     soft &= ~_inside_cortex(soft, g)
     soft[chest] &= mediastinum[chest]
@@ -222,7 +228,14 @@ def build_body_model(hu: np.ndarray, *, body: np.ndarray, bone: np.ndarray,
         abdominal = (belly[k_of] & (np.abs(where[:, 2] - midline[k_of]) * px
                                     <= p.abdominal_aorta_mm) & (ahead > -15.0) & (ahead <= 60.0))
         is_aorta = round_ & (chest[k_of] | abdominal)
+        # The heart: the largest core of each heart-level slice (not the back muscles a
+        # cropped field of view may leave between the lungs).
         is_heart = ~is_aorta & heart_slices[k_of] & (core_area > p.aorta_max_core_cm2)
+        order = np.lexsort((core_area, is_heart, k_of))
+        last = np.r_[k_of[order][1:] != k_of[order][:-1], True]
+        largest = np.zeros(n_core, dtype=bool)
+        largest[order[last]] = True
+        is_heart &= largest & ~((where[:, 1] > front[k_of]) & np.isfinite(front[k_of]))
     else:
         is_aorta = is_heart = np.zeros(0, dtype=bool)
     aorta_core = np.concatenate([[False], is_aorta])[core_labels]
@@ -236,7 +249,7 @@ def build_body_model(hu: np.ndarray, *, body: np.ndarray, bone: np.ndarray,
     return BodyModel(step=step, shape=g.shape, spacing_mm=(increment_mm, py, px),
                      slice_regions=list(regions), heart_slices=heart_slices, lungs=lungs,
                      airway=airway, cavity=cavity, aorta_core=aorta_core,
-                     heart_core=heart_core, mediastinum=mediastinum, blood_hu=blood,
+                     heart_core=heart_core, bone=bone_g, mediastinum=mediastinum, blood_hu=blood,
                      devices=devices, bone_components=_pieces(bone_g, p.device_min_voxels))
 
 
@@ -263,21 +276,22 @@ def _spine_front(bone: np.ndarray, body: np.ndarray, midline: np.ndarray, px: fl
     return np.where(hits.any(axis=1), hits.argmax(axis=1), np.nan)
 
 
-def _skull_slices(g: np.ndarray, b: np.ndarray, bone: np.ndarray, body_area: np.ndarray,
-                  area_cm2: float) -> np.ndarray:
-    """Slices where dense bone (or the bone mask) encloses at least ``skull_enclosed_cm2``
-    (a skull)."""
+def _skull_slices(g: np.ndarray, b: np.ndarray, body_area: np.ndarray, area_cm2: float
+                  ) -> np.ndarray:
+    """Slices where dense bone encloses at least ``skull_enclosed_cm2`` (a skull)."""
     head = np.zeros(g.shape[0], dtype=bool)
     maybe = np.flatnonzero(body_area <= _HEAD_MAX_AREA_CM2)
     if maybe.size:
-        dense = (g[maybe] >= _SKULL_HU) | bone[maybe]
+        # Closed by one pixel (a thin vault on a coarse grid); not the bone mask, which
+        # fills the whole skull as marrow.
+        dense = ndimage.binary_dilation(g[maybe] >= _SKULL_HU, structure=IN_PLANE)
         enclosed = ndimage.binary_fill_holes(dense, structure=IN_PLANE) & ~dense & b[maybe]
         head[maybe] = enclosed.sum(axis=(1, 2)) * area_cm2 >= _params().skull_enclosed_cm2
     return head
 
 
 def _inside_cortex(soft: np.ndarray, g: np.ndarray, *, cortex_hu: float = 600.0,
-                   fraction: float = 0.3) -> np.ndarray:
+                   fraction: float = 0.6) -> np.ndarray:
     """In-slice regions of ``soft`` whose border is at least ``fraction`` cortical bone."""
     labels, n = _slice_labels(soft)
     if not n:
@@ -306,8 +320,9 @@ def _slice_regions(bone: np.ndarray, *, chest: np.ndarray, head: np.ndarray,
     chest_ranks = rank[chest]
     regions = []
     for k in range(nz):
-        if chest[k]:
-            regions.append("chest")
+        if chest[k] or (chest_ranks.size and chest_ranks.min() < rank[k] < chest_ranks.max()
+                        and not head[k]):
+            regions.append("chest")  # a slice between chest slices is chest (lung apices)
         elif head[k]:
             regions.append("head")
         elif chest_ranks.size and rank[k] > chest_ranks.max():
@@ -365,8 +380,11 @@ def place_lesion(model: BodyModel, coords: tuple[np.ndarray, ...], *, max_diamet
     skin_mm : float
         The lesion's smallest in-plane depth below the body surface.
 
-    Rules, in order: next to the airway of the neck or chest → cartilage; in the chest wall
-    (outside the thoracic cavity, below the skin, within ``chest_wall_mm`` of the cavity) →
+    Rules, in order: next to the airway of the neck or chest → cartilage; touching the
+    map-free bone mask (within ``bone_near_mm``) or the edge of the field of view (a bone
+    cut by it: vessels do not reach the image border) → bone; in the chest wall (outside the
+    thoracic cavity, below the skin, within ``chest_wall_mm`` of the cavity, or in a chest or
+    abdomen slice no deeper than ``chest_wall_mm`` below the skin) →
     bone (ribs, sternum, scapulae; cartilage when it lies in front of the lungs and is
     short: costal cartilage); longer than ``bone_length_mm`` outside the aorta → bone; in a
     head slice, within ``skull_depth_mm`` of the surface → skull. Otherwise the region: near
@@ -383,9 +401,17 @@ def place_lesion(model: BodyModel, coords: tuple[np.ndarray, ...], *, max_diamet
     if {"neck", "chest"} & regions and not vessel and \
             _near(model.airway, z, y, x, p.airway_mm, sp) > 0:
         return Placement("non_vascular", "cartilage")
-    if "chest" in regions and skin_mm > p.skin_mm and not in_aorta and \
-            _near(model.cavity, z, y, x, 0.0, sp) < 0.5 and \
-            _near(model.cavity, z, y, x, p.chest_wall_mm, sp) >= 0.5:
+    edge = [int(np.ceil(p.bone_near_mm / s)) for s in sp[1:]]
+    at_edge = (int(y.min()) < edge[0] or int(x.min()) < edge[1]
+               or int(y.max()) >= model.shape[1] - edge[0]
+               or int(x.max()) >= model.shape[2] - edge[1])
+    if at_edge or (not vessel and _near(model.bone, z, y, x, p.bone_near_mm, sp) > 0):
+        return Placement("non_vascular", "bone")  # a piece of a bone the mask left out
+    trunk_wall = bool({"chest", "abdomen"} & regions) and p.skin_mm < skin_mm <= \
+        p.chest_wall_mm
+    if not in_aorta and skin_mm > p.skin_mm and (trunk_wall or (
+            "chest" in regions and _near(model.cavity, z, y, x, 0.0, sp) < 0.5
+            and _near(model.cavity, z, y, x, p.chest_wall_mm, sp) >= 0.5)):
         lungs = model.lungs[int(np.median(z))]
         front = np.flatnonzero(lungs.any(axis=1))
         before_lungs = bool(front.size) and float(np.median(y)) < front.min()

@@ -584,6 +584,52 @@ def _write_outputs(volume: CTVolume, analysis: Analysis, out_dir: Path, *,
         "input_sha256": input_digest(source), "convention": result.convention})
 
 
+TOTALSEGMENTATOR = "TotalSegmentator"
+"""The TotalSegmentator command (``pip install ectocalc[totalsegmentator]`` plus its
+weights) that ``--anatomy auto`` runs."""
+
+
+def _map_source(path: Path) -> str:
+    """``anatomy.source`` of a label map given by the user."""
+    if path.is_dir():
+        return "label map (totalsegmentator folder)"
+    return "label map (NIfTI)" if path.name.endswith((".nii", ".nii.gz")) else \
+        "label map (DICOM SEG)"
+
+
+def _run_totalsegmentator(path: Path, volume: CTVolume
+                          ) -> tuple[np.ndarray, dict[int, str]]:
+    """``--anatomy auto``: run TotalSegmentator on the input and read the per-structure
+    masks it writes (:func:`~ectocalc.imaging.io.load.load_label_map` on its folder).
+
+    Raises
+    ------
+    InputError
+        TotalSegmentator is not installed, fails, or the input is a ``.zip`` (it reads a
+        DICOM folder or a NIfTI).
+    """
+    import shutil
+    import subprocess
+    import tempfile
+
+    command = shutil.which(TOTALSEGMENTATOR)
+    if command is None:
+        raise InputError("--anatomy", "auto", "TotalSegmentator is not installed (pip install "
+                         "'ectocalc[totalsegmentator]' and its weights); give a label map "
+                         "or leave --anatomy out for the built-in anatomy")
+    if path.suffix.lower() == ".zip":
+        raise InputError(path, "--anatomy auto", "TotalSegmentator reads a DICOM folder or a "
+                         "NIfTI, not a .zip: unpack the series first")
+    with tempfile.TemporaryDirectory(prefix="ectocalc-ts-") as out:
+        run = subprocess.run([command, "-i", str(path), "-o", out], capture_output=True,
+                             text=True, check=False)
+        if run.returncode != 0:
+            last = (run.stderr.strip().splitlines() or ["no message"])[-1]
+            raise InputError("--anatomy", "auto", f"TotalSegmentator failed (exit "
+                             f"{run.returncode}): {last[:200]}")
+        return load_label_map(out, volume)
+
+
 def _check_out(out_dir: Path, source: Path) -> None:
     """Refuse an output folder that is, holds or lies inside the input."""
     out, given = Path(os.path.abspath(out_dir)), Path(os.path.abspath(source))
@@ -604,7 +650,9 @@ def quantify(path: str | Path, *, anatomy: str | Path | None = None,
     path : str or Path
         DICOM series folder, ``.zip`` of one, or NIfTI.
     anatomy, anatomy_names : str or Path, optional
-        Label map (NIfTI or DICOM SEG) and its NAMES.json.
+        Label map (NIfTI, a TotalSegmentator folder of masks, or DICOM SEG) and its
+        NAMES.json; ``"auto"`` runs TotalSegmentator when installed. Without one the
+        built-in anatomy model is used.
     kvp : float, optional
         Tube voltage for the threshold table when the data lack or misstate it.
     convention : str
@@ -639,6 +687,9 @@ def quantify(path: str | Path, *, anatomy: str | Path | None = None,
         raise InputError("--kvp", "", f"{kvp:g} is not a CT tube voltage (40-160 kVp)")
     if anatomy_names is not None and anatomy is None:
         raise InputError("--anatomy-names", "", "given without --anatomy")
+    auto = anatomy is not None and str(anatomy) == "auto"
+    if auto and anatomy_names is not None:
+        raise InputError("--anatomy-names", "", "not used with --anatomy auto")
     if out_dir is not None:
         _check_out(Path(out_dir), Path(path))
     report = progress or (lambda stage, done, total: None)
@@ -647,11 +698,18 @@ def quantify(path: str | Path, *, anatomy: str | Path | None = None,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         volume = load_ct(path, progress=lambda done, total: report("loading CT", done, total))
-        labels, names = (load_label_map(anatomy, volume, names_path=anatomy_names)
-                         if anatomy is not None else (None, None))
+        source = None
+        if auto:
+            labels, names = _run_totalsegmentator(Path(path), volume)
+            source = "totalsegmentator (auto)"
+        elif anatomy is not None:
+            labels, names = load_label_map(anatomy, volume, names_path=anatomy_names)
+            source = _map_source(Path(anatomy))
+        else:
+            labels, names = None, None
         report("analysing", 0, 1)
         analysis = analyse(volume, anatomy=labels, names=names, kvp=kvp, conventions=chosen,
-                           calibration=calibration, contrast=contrast)
+                           calibration=calibration, contrast=contrast, anatomy_source=source)
         report("analysing", 1, 1)
         if out_dir is not None:
             report("writing outputs", 0, 1)
