@@ -42,6 +42,8 @@ _LATERAL_MM = 60.0
 """Pelvis test: bone this far from the midline (iliac wings, femoral heads)."""
 _HEAD_MAX_AREA_CM2 = 350.0
 """A head section is smaller than this (a pelvis ring is not a skull)."""
+_CHEST_GAP_MM = 40.0
+"""Slices between chest slices at most this far apart are chest (small lung apices)."""
 _SKULL_HU = 300.0
 """Cortical bone of the skull vault (and the holder it rests on is outside the body)."""
 
@@ -191,7 +193,8 @@ def build_body_model(hu: np.ndarray, *, body: np.ndarray, bone: np.ndarray,
     body_cols = b.sum(axis=1)
     midline = (body_cols * cols).sum(axis=1) / np.maximum(body_cols.sum(axis=1), 1)
     regions = _slice_regions(bone_g, chest=chest, head=head, body_area=body_area,
-                             midline=midline, px=px, area_cm2=area_cm2, superior=superior)
+                             midline=midline, px=px, area_cm2=area_cm2, superior=superior,
+                             slice_mm=increment_mm)
     # Blood, muscle and organs; their in-plane depth finds vessel and heart cores. The
     # cancellous bone of a vertebral body has the HU of enhanced blood but lies inside a
     # cortex: regions mostly bordered by cortical bone are dropped (the bone mask cannot be
@@ -308,7 +311,7 @@ def _inside_cortex(soft: np.ndarray, g: np.ndarray, *, cortex_hu: float = 600.0,
 
 def _slice_regions(bone: np.ndarray, *, chest: np.ndarray, head: np.ndarray,
                    body_area: np.ndarray, midline: np.ndarray, px: float, area_cm2: float,
-                   superior: bool) -> list[str]:
+                   superior: bool, slice_mm: float) -> list[str]:
     """Body region of each slice (see the module text)."""
     p = _params()
     nz, _, nx = bone.shape
@@ -320,9 +323,10 @@ def _slice_regions(bone: np.ndarray, *, chest: np.ndarray, head: np.ndarray,
     chest_ranks = rank[chest]
     regions = []
     for k in range(nz):
-        if chest[k] or (chest_ranks.size and chest_ranks.min() < rank[k] < chest_ranks.max()
-                        and not head[k]):
-            regions.append("chest")  # a slice between chest slices is chest (lung apices)
+        above, below = chest_ranks[chest_ranks > rank[k]], chest_ranks[chest_ranks < rank[k]]
+        gap = (above.min() - below.max()) * slice_mm if above.size and below.size else np.inf
+        if chest[k] or (gap <= _CHEST_GAP_MM and not head[k]):
+            regions.append("chest")  # a short gap between chest slices (lung apices)
         elif head[k]:
             regions.append("head")
         elif chest_ranks.size and rank[k] > chest_ranks.max():

@@ -255,6 +255,12 @@ def _type_all(measures: Measures, *, body: np.ndarray, spacing_mm: tuple[float, 
     margin = [int(np.ceil(reach / s)) for s in spacing_mm]
     order = np.argsort(measures.ids, kind="stable")
     bounds = np.searchsorted(measures.ids[order], np.arange(1, measures.count + 2))
+    # Thoracic or abdominal: the label map's lungs when it has them, else the model's chest.
+    lung_values = [v for v, n in (names or {}).items() if "lung" in n.lower()]
+    if anatomy is not None and lung_values:
+        chest_slices = np.isin(anatomy, lung_values).any(axis=(1, 2))
+    else:
+        chest_slices = np.array([r == "chest" for r in model.slice_regions])
     typed = []
     for i in range(measures.count):
         coords = np.unravel_index(measures.flat[order[bounds[i]:bounds[i + 1]]], measures.shape)
@@ -265,7 +271,7 @@ def _type_all(measures: Measures, *, body: np.ndarray, spacing_mm: tuple[float, 
         skin = _skin_distance(body, coords, spacing_mm[1:])
         typing = type_lesion(mask, skin_distance_mm=skin, spacing_mm=spacing_mm,
                              anatomy=None if anatomy is None else anatomy[wide], names=names)
-        chest = any(model.slice_regions[k] == "chest" for k in np.unique(coords[0]))
+        chest = bool(chest_slices[np.unique(coords[0])].any())
         if typing.bone:
             placement = Placement("non_vascular", typing.reason or "bone")
         elif typing.structure and (typing.type != "soft_tissue"
