@@ -27,12 +27,12 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+from tests.shared_dir import SHARED
 
 from ectocalc.errors import InputError
 from ectocalc.imaging import analyse, load_ct, quantify
 from ectocalc.knowledge import load_knowledge
 from ectocalc.scales import scan_scales
-from tests.shared_dir import SHARED
 
 REALCT = SHARED / "realct"
 REALDATA = SHARED / "realdata"
@@ -43,14 +43,14 @@ TS_MAP = REALCT / "01_ts_example_ct" / "anatomy" / "example_seg_fast_force_split
 TS_NAMES = REALCT / "01_ts_example_ct" / "anatomy" / "NAMES.json"
 
 
-def _analyse(path: Path, **kwargs: object):  # noqa: ANN202 - Analysis
+def _analyse(path: Path, **kwargs: object):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return analyse(load_ct(path), **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
-def heart_slab():  # noqa: ANN201
+def heart_slab():
     return _analyse(REALCT / "06_lung1_001_heart_slab" / "lung1_001_heart.zip").result
 
 
@@ -122,12 +122,12 @@ def test_head_ct_gets_no_cardiac_score_and_says_why(path: Path) -> None:
     assert scales is None or scales.cac_drs is None
 
 
-def _regions(result) -> dict[str, float]:  # noqa: ANN001
+def _regions(result) -> dict[str, float]:
     return {k: v.agatston for k, v in result.by_region.items() if v is not None}
 
 
 @pytest.fixture(scope="module")
-def ts_labelled():  # noqa: ANN201
+def ts_labelled():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return quantify(TS_CT, anatomy=TS_MAP, anatomy_names=TS_NAMES)

@@ -142,7 +142,7 @@ class Bands(_Entry):
 
 class RegionRule(_Entry):
     pattern: str
-    region: Literal[REPORT_REGIONS + ("aorta",)]  # type: ignore[valid-type]
+    region: Literal[(*REPORT_REGIONS, "aorta")]  # type: ignore[valid-type]
 
     _valid = field_validator("pattern")(lambda cls, v: _regex(v))
 

@@ -155,13 +155,13 @@ def build_body_model(hu: np.ndarray, *, body: np.ndarray, bone: np.ndarray,
     (['chest'], True)
     """
     p = _params()
-    step = max(1, int(round(p.grid_mm / min(pixel_spacing_mm))))
+    step = max(1, round(p.grid_mm / min(pixel_spacing_mm)))
     g = hu[:, ::step, ::step]
     b = body[:, ::step, ::step]
     bone_g = bone[:, ::step, ::step]
     py, px = pixel_spacing_mm[0] * step, pixel_spacing_mm[1] * step
     area_cm2 = py * px / 100.0
-    nz, ny, nx = g.shape
+    _nz, _ny, nx = g.shape
 
     # Lungs and airway: in-slice air regions inside the body (or between its parts, as a
     # lung cut by a small cardiac field of view is).
@@ -268,7 +268,7 @@ def _spine_front(bone: np.ndarray, body: np.ndarray, midline: np.ndarray, px: fl
                  ) -> np.ndarray:
     """Row of the front of the vertebral body in each slice: the most anterior bone within
     15 mm of the midline in the posterior two thirds of the body (NaN when none)."""
-    nz, ny, nx = bone.shape
+    _nz, ny, nx = bone.shape
     rows = np.arange(ny)
     near = np.abs(np.arange(nx)[None, :] - midline[:, None]) * px <= 15.0
     body_rows = body.any(axis=2)
