@@ -140,3 +140,27 @@ def test_findings_from_scan(tmp_path: Path) -> None:
         assert finding.type == lesion.type and finding.agatston == lesion.agatston
         assert finding.size_mm == lesion.max_diameter_mm and finding.mass_mg == lesion.mass_mg
         assert finding.site.endswith("CT 2026-10-02")
+
+
+def test_coronary_classes_give_by_artery_and_cacdrs_vessel_count(tmp_path: Path) -> None:
+    from ectocalc.knowledge import load_knowledge
+    from ectocalc.scales import scan_scales
+
+    hu = body_with_lesions()
+    hu[2:4, 20:23, 55:58] = 600.0       # a third lesion, deep
+    volume = load_ct(write_series(tmp_path / "ct", hu, pixel_mm=1.0))
+    anatomy = np.zeros(volume.hu.shape, np.int32)
+    anatomy[:, 15:65, 15:65] = 1        # heart around both deep lesions
+    anatomy[:, 38:45, 38:45] = 2        # the LAD holds the central lesion
+    anatomy[:, 18:25, 53:60] = 3        # the RCA holds the other
+    names = {1: "heart", 2: "coronary_artery_lad", 3: "coronary_artery_rca"}
+    result = analyse(volume, anatomy=anatomy, names=names).result
+    assert result.anatomy.heart_in_field and result.anatomy.source == "label map"
+    coronary = sorted((x.artery, x.structure) for x in result.lesions if x.region == "coronary")
+    assert coronary == [("lad", "coronary_artery_lad"), ("rca", "coronary_artery_rca")]
+    by_artery = result.by_region["coronary"].by_artery
+    lad = next(x.agatston for x in result.lesions if x.artery == "lad")
+    assert by_artery == {"lm": 0.0, "lad": pytest.approx(lad), "lcx": 0.0,
+                         "rca": pytest.approx(result.by_region["coronary"].agatston - lad)}
+    scales = scan_scales(result, knowledge=load_knowledge())
+    assert scales is not None and scales.cac_drs.label.endswith("/N2")
