@@ -202,10 +202,10 @@ def build_body_model(hu: np.ndarray, *, body: np.ndarray, bone: np.ndarray,
     size = 3 if max(py, px) <= 1.5 else 1  # average noise over ~2-4 mm, never more
     smooth = ndimage.uniform_filter(g.astype(np.float32), size=(1, size, size))
     soft = (smooth >= p.soft_hu[0]) & (smooth <= p.soft_hu[1]) & b
-    soft &= ~_inside_cortex(soft, g)
     soft[chest] &= mediastinum[chest]
     belly_or_chest = np.isin(regions, ("abdomen", "pelvis", "chest"))
     soft[~belly_or_chest] = False  # no aorta or heart in the head and neck
+    soft &= ~_inside_cortex(soft, g)
     depth = _in_plane_edt(soft, (py, px))
     core = depth >= p.core_depth_mm
     core_labels, n_core = _slice_labels(core)
