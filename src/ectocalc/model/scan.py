@@ -115,7 +115,8 @@ class ScanResult(BaseModel):
     """Contract 1.1: totals per reporting region; ``coronary`` is null when the heart is not
     in the field."""
     excluded: dict[str, int] = Field(default_factory=dict)
-    """Contract 1.1: dense components not scored, by reason (:data:`EXCLUSION_REASONS`)."""
+    """Contract 1.1: dense components not scored, counted by reason
+    (:data:`EXCLUSION_REASONS`; ``noise``: within the image noise)."""
     scales: ScanScales | None = None
     """CAC-DRS and aortic-valve categories, when coronary or valve lesions are typed
     (:func:`ectocalc.scales.scan_scales`)."""
