@@ -107,7 +107,11 @@ def _read_mask_folder(folder: Path, volume: CTVolume) -> tuple[np.ndarray, dict[
 
 
 def _read_seg(path: Path, volume: CTVolume) -> tuple[np.ndarray, dict[int, str]]:
-    """Label map from a DICOM SEG referencing the CT's own images (segment number = label)."""
+    """Label map from a DICOM SEG referencing the CT's own images (segment number = label).
+
+    A SEG need not reference every image: frames left out (highdicom omits empty frames, and
+    ectocalc's own SEG references only the slices that hold lesions) are read as empty.
+    """
     import highdicom as hd
 
     if not volume.source_datasets:
@@ -117,7 +121,8 @@ def _read_seg(path: Path, volume: CTVolume) -> tuple[np.ndarray, dict[int, str]]
         seg = hd.seg.segread(path)
         uids = [str(ds.SOPInstanceUID) for ds in volume.source_datasets]
         labels = seg.get_pixels_by_source_instance(
-            uids, combine_segments=True, ignore_spatial_locations=True, dtype=np.int32)
+            uids, combine_segments=True, ignore_spatial_locations=True, dtype=np.int32,
+            assert_missing_frames_are_empty=True)
         names = {int(n): str(seg.get_segment_description(n).segment_label)
                  for n in seg.get_segment_numbers()}
     except Exception as error:
