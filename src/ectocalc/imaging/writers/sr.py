@@ -72,7 +72,7 @@ def _type_totals(result: ScanResult, kind: str) -> tuple[float, float, float]:
 
 def _site(name: str) -> Any | None:
     """The SNOMED CT concept whose meaning is ``name`` in pydicom's code dictionary
-    ("aorta" → 15825003 Aorta), else None (free-text regions are not coded)."""
+    ("abdominal_aorta" → 7832008 Abdominal aorta), else None (free-text regions are not coded)."""
     from pydicom.sr.codedict import codes
 
     keyword = "".join(word.capitalize() for word in name.replace("_", " ").split())
