@@ -56,8 +56,7 @@ def assess(case: Case, *, knowledge: Knowledge, as_of: Date | None = None,
     """
     digest = input_digest(case)
     case = restrict_to(case, as_of) if as_of is not None else case
-    imaging = [s for s in scans
-               if as_of is None or s.study_date is None or s.study_date <= as_of]
+    imaging = [s for s in scans if known_on(s.study_date, as_of)]
     case = _join_scans(case, imaging)
     mentions = recognise(case, knowledge=knowledge)
     affirmed = [m for m in mentions if m.present and not m.family]
@@ -132,6 +131,23 @@ def input_digest(case: Case) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def known_on(day: Date | None, as_of: Date | None) -> bool:
+    """Whether something dated ``day`` is known on ``as_of``: the one as-of rule.
+
+    Every adapter (case file, record, web, cohort) leaves out what is dated after ``as_of``
+    through this rule; an undated item is kept (it is taken as current), and with no
+    ``as_of`` everything is known.
+
+    Examples
+    --------
+    >>> known_on(Date(2026, 3, 1), Date(2026, 3, 1)), known_on(Date(2026, 3, 2), Date(2026, 3, 1))
+    (True, False)
+    >>> known_on(None, Date(2026, 3, 1)), known_on(Date(2030, 1, 1), None)
+    (True, True)
+    """
+    return as_of is None or day is None or day <= as_of
+
+
 def restrict_to(case: Case, as_of: Date) -> Case:
     """The case as known on ``as_of``: lab results dated later are left out.
 
@@ -151,7 +167,7 @@ def restrict_to(case: Case, as_of: Date) -> Case:
     """
     labs = [r if r.date is not None or case.date is None
             else r.model_copy(update={"date": case.date})
-            for r in case.labs if (r.date or case.date or as_of) <= as_of]
+            for r in case.labs if known_on(r.date or case.date, as_of)]
     update: dict[str, object] = {"labs": labs}
     patient = case.patient
     if patient.birth_date is not None and patient.birth_date <= as_of and (

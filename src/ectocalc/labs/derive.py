@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime as DateTime
 from datetime import time as Time
 from datetime import timedelta as TimeDelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ectocalc.errors import InputError
 from ectocalc.labs import equations as eq
@@ -18,6 +18,8 @@ from ectocalc.model.assessment import Derivation, Derived, LabReport
 from ectocalc.model.case import DAYS_PER_YEAR, Case, LabResult
 from ectocalc.model.display import age_words, reported
 from ectocalc.vocabulary import parse_ckd_stage
+
+ChronicityBy = Literal["dialysis", "transplant", "history", "egfr"]
 
 if TYPE_CHECKING:
     from ectocalc.knowledge import Knowledge
@@ -86,8 +88,10 @@ def derive(case: Case, *, knowledge: Knowledge, labs: Sequence[LabReport],
         out.notes.append("Kidney transplant recipient: the GFR category carries the suffix T "
                          "(KDIGO 2012); the post-transplant CKD-MBD care applies (KDIGO 2017 "
                          "chapter 5).")
-    out.ckd_chronicity = _chronicity(case, knowledge, out, stated=kidney_damage_marker,
-                                     transplant=kidney_transplant)
+    chronicity = _chronicity(case, knowledge, out, stated=kidney_damage_marker,
+                             transplant=kidney_transplant)
+    if chronicity is not None:
+        out.ckd_chronicity_by, out.ckd_chronicity = chronicity
     if out.ckd_stage is not None and out.ckd_chronicity is None:
         out.notes.append("Chronicity not established (a single eGFR, or reduced results less "
                          "than 90 days apart): CKD needs abnormal kidney function or damage for "
@@ -222,21 +226,22 @@ def _recently_normal(case: Case, knowledge: Knowledge) -> str | None:
 
 
 def _chronicity(case: Case, knowledge: Knowledge, out: Derived, *, stated: bool,
-                transplant: bool) -> str | None:
-    """Why reduced kidney function counts as chronic (KDIGO 2012: > 3 months), or None."""
+                transplant: bool) -> tuple[ChronicityBy, str] | None:
+    """What makes reduced kidney function chronic (KDIGO 2012: > 3 months), as an id with its
+    evidence, or None."""
     if out.on_dialysis:
-        return "maintenance dialysis"
+        return "dialysis", "maintenance dialysis"
     if transplant:
-        return "kidney transplant recipient"
+        return "transplant", "kidney transplant recipient"
     if stated:
-        return "chronic kidney disease stated in the history"
+        return "history", "chronic kidney disease stated in the history"
     rule = knowledge.definitions.kidney_function
     low = [(when, egfr) for when, egfr in _adult_egfr_series(case, knowledge.analytes)
            if egfr < rule.impaired_egfr_below]
     if len(low) >= 2 and (low[-1][0] - low[0][0]).days >= rule.chronic_after_days:
-        return (f"eGFR below {rule.impaired_egfr_below:g} on {low[0][0].date()} and "
-                f"{low[-1][0].date()}, "
-                f"{(low[-1][0] - low[0][0]).days} days apart (KDIGO 2012: more than 3 months)")
+        return "egfr", (f"eGFR below {rule.impaired_egfr_below:g} on {low[0][0].date()} and "
+                        f"{low[-1][0].date()}, {(low[-1][0] - low[0][0]).days} days apart "
+                        "(KDIGO 2012: more than 3 months)")
     return None
 
 

@@ -58,6 +58,11 @@ class Derived(_Out):
     ckd_chronicity: str | None = None
     """Why reduced kidney function counts as chronic (> 3 months, KDIGO 2012), or None when
     not established (a single eGFR): the CKD-MBD certainty and monitoring follow it."""
+    ckd_chronicity_by: Literal["dialysis", "transplant", "history", "egfr"] | None = None
+    """What established chronicity, as an id: maintenance dialysis, a kidney transplant, CKD
+    stated in the history, or two reduced eGFR results (below ``impaired_egfr_below`` of
+    ``definitions.yaml``) more than ``chronic_after_days`` apart. Logic reads this, never the
+    wording of :attr:`ckd_chronicity`."""
     basis: list[Derivation] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
