@@ -18,12 +18,12 @@ from ectocalc.knowledge import Knowledge
 from ectocalc.labs.derive import derive
 from ectocalc.labs.equations import ADULT_AGE_YEARS
 from ectocalc.labs.results import lab_alerts, lab_conflicts, report_labs
-from ectocalc.model.assessment import Alert, Assessment, ChemistrySection
+from ectocalc.model.assessment import Alert, Assessment, ChemistrySection, Derived, LabReport
 from ectocalc.model.case import Case, age_on
 from ectocalc.model.scan import ScanResult
 from ectocalc.monitoring import monitoring_notes, monitoring_plan
 from ectocalc.reasoning import reason
-from ectocalc.reasoning.concepts import recognise, set_aside
+from ectocalc.reasoning.concepts import Mention, recognise, set_aside
 from ectocalc.scales import compute_scales
 from ectocalc.vocabulary import ckd_stage_rank, parse_ckd_stage
 
@@ -59,19 +59,7 @@ def assess(case: Case, *, knowledge: Knowledge, as_of: Date | None = None,
     imaging = [s for s in scans if known_on(s.study_date, as_of)]
     case = _join_scans(case, imaging)
     mentions = recognise(case, knowledge=knowledge)
-    affirmed = [m for m in mentions if m.present and not m.family]
-    ckd = [m for m in affirmed if m.id == "chronic_kidney_disease"]
-    labs = report_labs(case, knowledge=knowledge)
-    derived = derive(
-        case, knowledge=knowledge, labs=labs,
-        on_dialysis=any(m.id == "dialysis" for m in affirmed),
-        recorded_ckd_stage=max((m.attributes["stage"] for m in ckd
-                                if parse_ckd_stage(m.attributes.get("stage", ""))),
-                               default=None, key=_stage_rank),
-        kidney_damage_marker=bool(ckd),
-        acute_kidney_injury=any(m.id == "acute_kidney_injury" for m in affirmed),
-        kidney_transplant=any(m.id == "kidney_transplant" for m in affirmed),
-    )
+    labs, derived = lab_status(case, knowledge=knowledge, mentions=mentions)
     reasoning = reason(case, knowledge=knowledge, labs=labs, derived=derived, mentions=mentions)
     alerts = [*lab_alerts(labs, knowledge=knowledge), *lab_conflicts(case, knowledge=knowledge),
               *reasoning.alerts]
@@ -111,6 +99,49 @@ def assess(case: Case, *, knowledge: Knowledge, as_of: Date | None = None,
         disclaimer=DISCLAIMER, knowledge_version=knowledge.version, ectocalc_version=__version__,
         as_of=as_of, input_digest=digest,
     )
+
+
+def lab_status(case: Case, *, knowledge: Knowledge,
+               mentions: Sequence[Mention] | None = None) -> tuple[list[LabReport], Derived]:
+    """The flagged lab reports and derived indices of a case, exactly as :func:`assess` gives
+    them (no reasoning, chemistry or scales): the patient record's per-date flags and derived
+    series come from here, so they agree with the assessment on the same date.
+
+    Parameters
+    ----------
+    case : Case
+        The case as known on the date of interest (:func:`restrict_to`).
+    knowledge : Knowledge
+        The knowledge bundle (ranges, intervals, kidney definitions).
+    mentions : sequence of Mention, optional
+        The case's recognised concepts (dialysis, transplant, a stated CKD stage, acute kidney
+        injury); recognised here when not given.
+
+    Returns
+    -------
+    tuple of (list of LabReport, Derived)
+
+    Raises
+    ------
+    InputError
+        Creatinine or cystatin C without the age or sex every eGFR equation needs.
+    """
+    if mentions is None:
+        mentions = recognise(case, knowledge=knowledge)
+    affirmed = [m for m in mentions if m.present and not m.family]
+    ckd = [m for m in affirmed if m.id == "chronic_kidney_disease"]
+    labs = report_labs(case, knowledge=knowledge)
+    derived = derive(
+        case, knowledge=knowledge, labs=labs,
+        on_dialysis=any(m.id == "dialysis" for m in affirmed),
+        recorded_ckd_stage=max((m.attributes["stage"] for m in ckd
+                                if parse_ckd_stage(m.attributes.get("stage", ""))),
+                               default=None, key=_stage_rank),
+        kidney_damage_marker=bool(ckd),
+        acute_kidney_injury=any(m.id == "acute_kidney_injury" for m in affirmed),
+        kidney_transplant=any(m.id == "kidney_transplant" for m in affirmed),
+    )
+    return labs, derived
 
 
 def input_digest(case: Case) -> str:

@@ -17,7 +17,7 @@ from ectocalc.labs.catalogue import Catalogue, flag_value
 from ectocalc.model.assessment import Derivation, Derived, LabReport
 from ectocalc.model.case import DAYS_PER_YEAR, Case, LabResult
 from ectocalc.model.display import age_words, reported
-from ectocalc.vocabulary import parse_ckd_stage
+from ectocalc.vocabulary import LabFlag, parse_ckd_stage
 
 ChronicityBy = Literal["dialysis", "transplant", "history", "egfr"]
 
@@ -282,11 +282,8 @@ def _calcium(case: Case, cat: Catalogue, reports: dict[str, LabReport], out: Der
                          "hypoalbuminaemia).")
     elif out.corrected_calcium_mg_dl is not None:
         out.calcium_basis = "albumin-corrected total calcium"
-        # Judged as reported, so the flag agrees with the number shown.
-        out.calcium_status = flag_value(reported("derived.corrected_calcium_mg_dl",
-                                                 out.corrected_calcium_mg_dl),
-                                        reports["calcium"].reference_range,
-                                        cat.analytes["calcium"].critical)
+        out.calcium_status = corrected_calcium_flag(out.corrected_calcium_mg_dl,
+                                                    reports["calcium"], cat)
     elif calcium is not None:
         out.calcium_basis = "total calcium (no albumin to correct it)"
         out.calcium_status = reports["calcium"].flag
@@ -303,6 +300,33 @@ def _calcium(case: Case, cat: Catalogue, reports: dict[str, LabReport], out: Der
             source=CAXP_SOURCE,
             inputs={"calcium_mg_dl": _fmt(ca_for_product), "phosphate_mg_dl": _fmt(phosphate)},
         ))
+
+
+def corrected_calcium_flag(corrected_mg_dl: float, calcium: LabReport,
+                           catalogue: Catalogue) -> LabFlag | None:
+    """Flag of an albumin-corrected calcium (mg/dL): against the range its total calcium was
+    judged by (:func:`~ectocalc.labs.results.report_labs`: the laboratory's, else the age- and
+    sex-partitioned interval under 18, else the adult one), with calcium's critical limits.
+
+    Judged as reported (:func:`~ectocalc.model.display.reported`), so the flag agrees with the
+    number shown beside it. The assessment and the patient record both flag through here.
+
+    Examples
+    --------
+    >>> from ectocalc.knowledge import load_knowledge
+    >>> from ectocalc.labs.results import report_labs
+    >>> from ectocalc.model.case import Patient
+    >>> kb = load_knowledge()
+    >>> calcium = LabResult(analyte="calcium", value=9.0, unit="mg/dL", canonical_value=9.0,
+    ...                     canonical_unit="mg/dL")
+    >>> def flag(age):  # 9.0 corrected: below the 9.2-10.5 mg/dL of ages 1 to <19 (CALIPER)
+    ...     case = Case(patient=Patient(age_years=age, sex="female"), labs=[calcium])
+    ...     return corrected_calcium_flag(9.0, report_labs(case, knowledge=kb)[0], kb.analytes)
+    >>> flag(10), flag(50)
+    ('low', 'normal')
+    """
+    return flag_value(reported("derived.corrected_calcium_mg_dl", corrected_mg_dl),
+                      calcium.reference_range, catalogue.analytes["calcium"].critical)
 
 
 def _age_at_sample(case: Case, result: LabResult | None) -> float:

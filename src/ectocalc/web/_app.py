@@ -127,7 +127,8 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
     store = open_store(config.db_url)
     web = WebState(config=config, store=store,
                    data_dir=(config.data_dir or default_data_dir()).resolve(),
-                   jobs=JobRunner(_record_scan(store)), patients=PatientCache(store))
+                   jobs=JobRunner(_record_scan(store)),
+                   patients=PatientCache(store, knowledge=config.knowledge))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

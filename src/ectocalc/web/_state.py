@@ -12,6 +12,7 @@ from ectocalc.web._uploads import ZipLimits
 from ectocalc.web._viewer import StackCache
 
 if TYPE_CHECKING:
+    from ectocalc.knowledge import Knowledge
     from ectocalc.record import Store
     from ectocalc.web._jobs import JobRunner
     from ectocalc.web._patients import PatientCache
@@ -48,6 +49,8 @@ class WebConfig:
         Bounds on an unpacked CT zip.
     https : bool, optional
         Mark cookies ``Secure``; default: when the request came over HTTPS.
+    knowledge : Knowledge, optional
+        The knowledge bundle the pages judge with (default the packaged one).
     """
 
     db_url: str | None = None
@@ -56,6 +59,7 @@ class WebConfig:
     max_case_bytes: int = 20 * 1024**2
     zip_limits: ZipLimits = field(default_factory=ZipLimits)
     https: bool | None = None
+    knowledge: Knowledge | None = None
 
 
 @dataclass
