@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Literal
 from ectocalc.errors import InputError
 from ectocalc.labs import equations as eq
 from ectocalc.labs.catalogue import Catalogue, flag_value
+from ectocalc.labs.results import age_at_sample
 from ectocalc.model.assessment import Derivation, Derived, LabReport
-from ectocalc.model.case import DAYS_PER_YEAR, Case, LabResult
+from ectocalc.model.case import Case, LabResult
 from ectocalc.model.display import age_words, reported
 from ectocalc.vocabulary import LabFlag, parse_ckd_stage
 
@@ -203,7 +204,7 @@ def _adult_egfr_series(case: Case, cat: Catalogue) -> list[tuple[DateTime, float
     unit = cat.analytes["creatinine"].canonical_unit
     sex = patient.sex
     return sorted((when, eq.egfr_ckd_epi_2021_creatinine(
-                       r.canonical_value, age_years=_age_at_sample(case, r), sex=sex))
+                       r.canonical_value, age_years=age_at_sample(case, r), sex=sex))
                   for r in case.labs if r.analyte == "creatinine" and r.canonical_unit == unit
                   and (when := _when(case, r)) is not None)
 
@@ -329,30 +330,6 @@ def corrected_calcium_flag(corrected_mg_dl: float, calcium: LabReport,
                       calcium.reference_range, catalogue.analytes["calcium"].critical)
 
 
-def _age_at_sample(case: Case, result: LabResult | None) -> float:
-    """The patient's age when ``result`` was taken: the equations use the age at the sample.
-
-    ``age_years`` holds on the patient's (or the case's) date; a result dated earlier is taken
-    that much younger. Without those dates the age is used as given.
-
-    Examples
-    --------
-    >>> from datetime import date
-    >>> from ectocalc.model.case import LabResult, Patient
-    >>> old = LabResult(analyte="creatinine", value=1.0, unit="mg/dL", canonical_value=1.0,
-    ...                 canonical_unit="mg/dL", date=date(2025, 3, 1))
-    >>> case = Case(date=date(2026, 3, 1), patient=Patient(age_years=66.0), labs=[old])
-    >>> round(_age_at_sample(case, old), 2)
-    65.0
-    """
-    age = case.patient.age_years
-    assert age is not None
-    reference = case.patient.date or case.date
-    if result is None or result.date is None or reference is None or result.date >= reference:
-        return age
-    return max(age - (reference - result.date).days / DAYS_PER_YEAR, 0.0)
-
-
 def _egfr(case: Case, cat: Catalogue, out: Derived) -> None:
     creatinine, cystatin = _value(case, cat, "creatinine"), _value(case, cat, "cystatin_c")
     if creatinine is None and cystatin is None:
@@ -363,7 +340,7 @@ def _egfr(case: Case, cat: Catalogue, out: Derived) -> None:
     if patient.age_years is None:
         raise InputError(source, "patient.age_years",
                          f"age is required for eGFR ({marker} is present)")
-    age = _age_at_sample(case, case.latest("creatinine" if creatinine is not None
+    age = age_at_sample(case, case.latest("creatinine" if creatinine is not None
                                             else "cystatin_c"))
     if age < eq.ADULT_AGE_YEARS:
         _egfr_child(case, creatinine, out, age=age)

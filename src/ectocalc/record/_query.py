@@ -178,13 +178,15 @@ def patient_as_of(key: str, states: list[tuple[Date, dict[str, Any]]],
 
     The age comes from the birth date when known, else from the latest stated age plus the
     time elapsed since that case's date. Pregnancy is taken from the latest case only.
+    Results dated before the first case that names the patient (a case lists earlier results)
+    take that case's demographics, the age counted back to ``as_of`` and no pregnancy: the
+    same patient the assessment of that case sees at those results.
     """
     fields: dict[str, Any] = {}
     risk: dict[str, Any] = {}
     aged: tuple[float, Date] | None = None
-    for day, state in states:
-        if day > as_of:
-            break
+    known = [(day, state) for day, state in states if day <= as_of] or states[:1]
+    for day, state in known:
         given = dict(state.get("patient", {}))
         if given.get("birth_date") is None and "age_years" in given:
             aged = (float(given["age_years"]), day)
@@ -194,9 +196,12 @@ def patient_as_of(key: str, states: list[tuple[Date, dict[str, Any]]],
             fields.pop(transient, None)
         fields.update(given)
         risk.update(state.get("risk_factors", {}))
+    if known and known[-1][0] > as_of:  # demographics of a later case: not its pregnancy
+        for transient in _TRANSIENT:
+            fields.pop(transient, None)
     if fields.get("birth_date") is None and aged is not None:
         age, since = aged
-        fields["age_years"] = age + (as_of - since).days / DAYS_PER_YEAR
+        fields["age_years"] = max(age + (as_of - since).days / DAYS_PER_YEAR, 0.0)
     elif fields.get("birth_date") is not None:
         fields["date"] = as_of
     return Patient(id=key, **fields), RiskFactors(**risk)
