@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Sequence
 from datetime import date as Date
+from types import ModuleType
+from typing import Any
 
 from ectocalc import __version__
 from ectocalc.chemistry import ChemistryError, ChemistryOutcome, serum_chemistry
+from ectocalc.errors import InputError
 from ectocalc.knowledge import Knowledge
 from ectocalc.labs.derive import derive
 from ectocalc.labs.equations import ADULT_AGE_YEARS
@@ -179,6 +183,34 @@ def known_on(day: Date | None, as_of: Date | None) -> bool:
     return as_of is None or day is None or day <= as_of
 
 
+def as_of_date(text: str | None, *, where: str = "--as-of") -> Date | None:
+    """The date an as-of option gives (ISO ``YYYY-MM-DD``), or None when not given: read one
+    way by every command and the Python API.
+
+    Raises
+    ------
+    InputError
+        Not a calendar date (names ``where``; exit 2 on the command line).
+
+    Examples
+    --------
+    >>> as_of_date("2026-03-01"), as_of_date(None)
+    (datetime.date(2026, 3, 1), None)
+    >>> as_of_date("2026-13-01")
+    Traceback (most recent call last):
+    ...
+    ectocalc.errors.InputError: --as-of: not a date (YYYY-MM-DD): '2026-13-01'
+    """
+    if text is None:
+        return None
+    try:
+        if len(text) != len("YYYY-MM-DD"):
+            raise ValueError(text)
+        return Date.fromisoformat(text)
+    except ValueError:
+        raise InputError(where, "", f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
 def restrict_to(case: Case, as_of: Date) -> Case:
     """The case as known on ``as_of``: lab results dated later are left out.
 
@@ -225,3 +257,17 @@ def _join_scans(case: Case, scans: list[ScanResult]) -> Case:
     for result in scans:
         findings.extend(findings_from_scan(result, scan_date=result.study_date))
     return case.model_copy(update={"findings": findings})
+
+
+class _CallableModule(ModuleType):
+    """This module, callable: ``ectocalc.assess(...)`` is the Python API's
+    :func:`ectocalc.api.assess` (a package attribute named like a submodule is the submodule
+    once it is imported, so the module itself answers the call)."""
+
+    def __call__(self, case: Any, **options: Any) -> Assessment:
+        from ectocalc.api import assess as api_assess
+
+        return api_assess(case, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Sequence
-from datetime import date as Date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ectocalc.assess import as_of_date
 from ectocalc.errors import InputError
 from ectocalc.io.files import atomic_write
 
@@ -98,30 +98,9 @@ def emit(text: str, out: Path | None) -> None:
         typer.echo(f"wrote {out}", err=True)
 
 
+__all__ = ["AsOfOption", "as_of_date", "check_out", "check_out_dir", "emit"]
+
 AsOfOption = Annotated[str | None, typer.Option(
     "--as-of", metavar="DATE",
     help="Assess as known on DATE (YYYY-MM-DD): what is dated later is left out.")]
-"""``--as-of DATE``, the same for every command (:func:`as_of_date` reads it)."""
-
-
-def as_of_date(text: str | None) -> Date | None:
-    """The date an ``--as-of`` option gives (ISO ``YYYY-MM-DD``), or None when not given.
-
-    Raises
-    ------
-    InputError
-        Not a calendar date (names ``--as-of``; exit 2).
-
-    Examples
-    --------
-    >>> as_of_date("2026-03-01"), as_of_date(None)
-    (datetime.date(2026, 3, 1), None)
-    """
-    if text is None:
-        return None
-    try:
-        if len(text) != 10:
-            raise ValueError(text)
-        return Date.fromisoformat(text)
-    except ValueError:
-        raise InputError("--as-of", "", f"not a date (YYYY-MM-DD): {text!r}") from None
+"""``--as-of DATE``, the same for every command (:func:`ectocalc.assess.as_of_date` reads it)."""
