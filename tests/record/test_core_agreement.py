@@ -1,10 +1,11 @@
 """The record is a data source for the core: ``record show`` flags, derives and alerts exactly as
 ``assess`` does for the same data and date, on every vignette that has results.
 
-Each vignette (with its ``date``, else its latest result's date, else 2026-06-01, as the case date) goes into one
-SQLite record under its own patient id; the record's view on that date is compared with the
-assessment of the vignette as of that date: each latest result's flag and range, each derived
-value (eGFR, corrected calcium with its flag, calcium x phosphate) and every alert.
+Each vignette (with its ``date``, else its latest result's date, else 2026-06-01, as the case
+date) goes into one SQLite record under its own patient id; the record's view on that date is
+compared with the assessment of the vignette as of that date: each latest result's flag and
+range, each derived value (eGFR, corrected calcium with its flag, calcium x phosphate), the CKD
+stage and every alert.
 """
 
 from __future__ import annotations

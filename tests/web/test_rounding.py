@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 from conftest import WebEnv, sign_in
-
 from ectocalc.record import add_files, open_store
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "record"
