@@ -30,13 +30,15 @@ if TYPE_CHECKING:
 __all__ = ["Record", "assess", "load_case", "load_knowledge", "quantify"]
 
 
-def load_case(path: str | Path) -> Case:
+def load_case(path: str | Path, *, knowledge: Knowledge | None = None) -> Case:
     """Read a case file (YAML/JSON, contract §2) or a FHIR R4 Bundle into a validated case.
 
     Parameters
     ----------
     path : str or Path
         The file.
+    knowledge : Knowledge, optional
+        Whose analyte catalogue checks and converts the results (default the packaged one).
 
     Returns
     -------
@@ -56,7 +58,7 @@ def load_case(path: str | Path) -> Case:
     """
     from ectocalc import service
 
-    return service.read_case(path)
+    return service.read_case(path, knowledge=knowledge)
 
 
 def assess(case: Case | str | Path, *, knowledge: Knowledge | None = None,
@@ -98,12 +100,12 @@ def assess(case: Case | str | Path, *, knowledge: Knowledge | None = None,
     """
     from ectocalc import service
 
-    given = load_case(case) if isinstance(case, str | Path) else case
+    given = load_case(case, knowledge=knowledge) if isinstance(case, str | Path) else case
     return service.assess_case(given, knowledge=knowledge, as_of=_date(as_of), scans=scans)
 
 
 def quantify(path: str | Path, *, out_dir: str | Path | None = None,
-             **options: Any) -> ScanResult:
+             knowledge: Knowledge | None = None, **options: Any) -> ScanResult:
     """Quantify calcification on one CT (DICOM folder, ``.zip`` of one, or NIfTI).
 
     Parameters
@@ -112,6 +114,8 @@ def quantify(path: str | Path, *, out_dir: str | Path | None = None,
         The CT.
     out_dir : str or Path, optional
         Folder for the DICOM SEG and SR, lesion CSV, overlays and ``scan.json``.
+    knowledge : Knowledge, optional
+        The bundle of the scan's CAC-DRS and aortic-valve categories (default the packaged one).
     **options
         As ``ectocalc scan`` (:func:`ectocalc.service.quantify_scan`): ``anatomy``,
         ``anatomy_names``, ``kvp``, ``convention``, ``calibration``, ``contrast``.
@@ -139,7 +143,7 @@ def quantify(path: str | Path, *, out_dir: str | Path | None = None,
     """
     from ectocalc import service
 
-    return service.quantify_scan(path, out_dir=out_dir, **options)
+    return service.quantify_scan(path, out_dir=out_dir, knowledge=knowledge, **options)
 
 
 class Record:
