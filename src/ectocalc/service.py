@@ -81,15 +81,15 @@ def quantify_scan(path: str | Path, *, anatomy: str | Path | None = None,
                       contrast=contrast, progress=progress)
     if study_date is not None:
         result = result.model_copy(update={"study_date": study_date})
-    return _with_scales(result, out_dir, knowledge or default_knowledge())
+    return _with_scales(result, out_dir, knowledge=knowledge)
 
 
-def _with_scales(result: ScanResult, out_dir: str | Path | None,
-                 knowledge: Knowledge) -> ScanResult:
+def _with_scales(result: ScanResult, out_dir: str | Path | None, *,
+                 knowledge: Knowledge | None = None) -> ScanResult:
     """Add the CAC-DRS / aortic-valve categories of typed lesions (rewrites ``scan.json``)."""
     from ectocalc.scales import scan_scales
 
-    scales = scan_scales(result, knowledge=knowledge)
+    scales = scan_scales(result, knowledge=knowledge or default_knowledge())
     if scales is None:
         return result
     result = result.model_copy(update={"scales": scales})
