@@ -15,6 +15,7 @@ from ectocalc.knowledge.schema import RecordAlertId
 from ectocalc.model.assessment import Assessment
 from ectocalc.model.case import Case, Finding, LabResult
 from ectocalc.model.display import reported
+from ectocalc.reasoning.concepts import Mention
 from ectocalc.record._query import PatientHistory, case_as_of, find_patient, patient_history
 from ectocalc.record._rules import record_rules
 from ectocalc.record._schema import (
@@ -192,6 +193,7 @@ def _lab_series(history: PatientHistory, today: Date,
             by_day[lab.date].append(lab)
     series: dict[str, list[Any]] = defaultdict(list)
     derived_series: dict[str, list[Any]] = defaultdict(list)
+    recognised = _Recognised(history, knowledge)
     for day in sorted(by_day):
         case = history.case_on(day)
         for lab in by_day[day]:  # each result, also several of one analyte on one day
@@ -204,7 +206,8 @@ def _lab_series(history: PatientHistory, today: Date,
                 "reference_source": report.reference_source,
             })
         try:
-            reports, derived = lab_status(case, knowledge=knowledge)
+            reports, derived = lab_status(case, knowledge=knowledge,
+                                          mentions=recognised(case, day))
         except InputError:  # e.g. creatinine without age or sex: no eGFR that day
             continue
         measured = {lab.analyte for lab in by_day[day]}
@@ -222,6 +225,33 @@ def _lab_series(history: PatientHistory, today: Date,
                 point["reference_range"] = by_analyte["calcium"].reference_range
             derived_series[name].append(point)
     return {**series, **derived_series}
+
+
+class _Recognised:
+    """The concepts of the case as known on each date, recognised once per distinct input:
+    :func:`~ectocalc.reasoning.concepts.recognise` reads the history (which only grows with the
+    date), the sex, and the age only against the concepts' ``age_at_least`` guards."""
+
+    def __init__(self, history: PatientHistory, knowledge: Knowledge) -> None:
+        from ectocalc.reasoning.concepts import recognise
+
+        self._recognise = recognise
+        self._history = history
+        self._knowledge = knowledge
+        self._ages = sorted({c.patient.age_at_least for c in knowledge.lexicon.concepts
+                             if c.patient is not None and c.patient.age_at_least is not None})
+        self._seen: dict[tuple[Any, ...], list[Mention]] = {}
+
+    def __call__(self, case: Case, day: Date) -> list[Mention]:
+        history = self._history
+        known = tuple(sum(1 for when, _ in items if when <= day) for items in (
+            history.conditions, history.medications, history.genetics, history.findings))
+        age = case.patient.age_years
+        key = (known, case.patient.sex,
+               None if age is None else tuple(age >= limit for limit in self._ages))
+        if key not in self._seen:
+            self._seen[key] = self._recognise(case, knowledge=self._knowledge)
+        return self._seen[key]
 
 
 def _cac_series(history: PatientHistory, today: Date,
