@@ -11,7 +11,9 @@ import hashlib
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date as Date
+from functools import partial
 from types import ModuleType
 from typing import Any
 
@@ -21,7 +23,13 @@ from ectocalc.errors import InputError
 from ectocalc.knowledge import Knowledge
 from ectocalc.labs.derive import derive
 from ectocalc.labs.equations import ADULT_AGE_YEARS
-from ectocalc.labs.results import lab_alerts, lab_conflicts, report_labs
+from ectocalc.labs.results import (
+    implausible,
+    lab_alerts,
+    lab_conflicts,
+    report_labs,
+    without_analytes,
+)
 from ectocalc.model.assessment import Alert, Assessment, ChemistrySection, Derived, LabReport
 from ectocalc.model.case import Case, age_on
 from ectocalc.model.scan import ScanResult
@@ -63,13 +71,16 @@ def assess(case: Case, *, knowledge: Knowledge, as_of: Date | None = None,
     imaging = [s for s in scans if known_on(s.study_date, as_of)]
     case = _join_scans(case, imaging)
     mentions = recognise(case, knowledge=knowledge)
-    labs, derived = lab_status(case, knowledge=knowledge, mentions=mentions)
-    reasoning = reason(case, knowledge=knowledge, labs=labs, derived=derived, mentions=mentions)
-    alerts = [*lab_alerts(labs, knowledge=knowledge), *lab_conflicts(case, knowledge=knowledge),
-              *reasoning.alerts]
+    status = lab_status(case, knowledge=knowledge, mentions=mentions)
+    labs, derived, usable = status.labs, status.derived, status.usable
+    reasoning = reason(usable, knowledge=knowledge, labs=labs, derived=derived,
+                       mentions=mentions)
+    alerts = [*lab_alerts(status.reports, knowledge=knowledge,
+                          not_computed=status.not_computed),
+              *lab_conflicts(case, knowledge=knowledge), *reasoning.alerts]
 
     try:
-        chemistry = serum_chemistry(case, knowledge=knowledge)
+        chemistry = serum_chemistry(usable, knowledge=knowledge)
     except ChemistryError as error:  # an extreme composition: say so, never an internal error
         why = str(error).splitlines()[0].removeprefix("PHREEQC failed: ERROR:").split(".")[0]
         chemistry = ChemistryOutcome(None, note=f"no saturation indices: PHREEQC found no "
@@ -88,28 +99,47 @@ def assess(case: Case, *, knowledge: Knowledge, as_of: Date | None = None,
     monitoring = monitoring_plan(stage or None, knowledge=knowledge) if adult else []
     if monitoring:
         derived.notes.extend(monitoring_notes(knowledge=knowledge))
+    monitoring += reasoning.monitoring  # outside CKD: hypercalcaemia, PHPT, tumour lysis
 
     return Assessment(
         case_id=case.id, source=case.source,
         patient={"id": case.patient.id, "age_years": case.patient.age_years,
                  "sex": case.patient.sex},
-        labs=labs, derived=derived, mechanism=reasoning.mechanism, types=reasoning.types,
+        labs=status.reports, derived=derived, mechanism=reasoning.mechanism, types=reasoning.types,
         syndromes=reasoning.syndromes, workup=reasoning.workup, management=reasoning.management,
         monitoring=monitoring, chemistry=None if chemistry.section is None
         else ChemistrySection.model_validate(chemistry.section), imaging=imaging, alerts=alerts,
         skipped_inputs=[*case.skipped, *set_aside(mentions)],
-        scales=compute_scales(case, knowledge=knowledge, scans=imaging,
+        scales=compute_scales(usable, knowledge=knowledge, scans=imaging,
                               ckd_stage=derived.ckd_stage, mentions=mentions),
         disclaimer=DISCLAIMER, knowledge_version=knowledge.version, ectocalc_version=__version__,
         as_of=as_of, input_digest=digest,
     )
 
 
+@dataclass(frozen=True)
+class LabStatus:
+    """A case's results as the assessment judges them (:func:`lab_status`)."""
+
+    reports: list[LabReport]
+    """Every analyte's latest result, flagged (implausible ones included: they are shown)."""
+    labs: list[LabReport]
+    """The reports the assessment uses: without implausible values."""
+    usable: Case
+    """The case without the analytes whose latest value is implausible."""
+    derived: Derived
+    """Derived indices from :attr:`usable`."""
+    not_computed: list[str] = field(default_factory=list)
+    """Derived quantities an implausible value would have fed (named in its alert)."""
+
+
 def lab_status(case: Case, *, knowledge: Knowledge,
-               mentions: Sequence[Mention] | None = None) -> tuple[list[LabReport], Derived]:
+               mentions: Sequence[Mention] | None = None) -> LabStatus:
     """The flagged lab reports and derived indices of a case, exactly as :func:`assess` gives
     them (no reasoning, chemistry or scales): the patient record's per-date flags and derived
     series come from here, so they agree with the assessment on the same date.
+
+    A value outside the plausible range is reported but used in no calculation or rule.
 
     Parameters
     ----------
@@ -123,7 +153,7 @@ def lab_status(case: Case, *, knowledge: Knowledge,
 
     Returns
     -------
-    tuple of (list of LabReport, Derived)
+    LabStatus
 
     Raises
     ------
@@ -134,9 +164,13 @@ def lab_status(case: Case, *, knowledge: Knowledge,
         mentions = recognise(case, knowledge=knowledge)
     affirmed = [m for m in mentions if m.present and not m.family]
     ckd = [m for m in affirmed if m.id == "chronic_kidney_disease"]
-    labs = report_labs(case, knowledge=knowledge)
-    derived = derive(
-        case, knowledge=knowledge, labs=labs,
+    reports = report_labs(case, knowledge=knowledge)
+    # A value outside the plausible range is shown but used in no calculation or rule.
+    excluded = implausible(reports, knowledge=knowledge)
+    usable = without_analytes(case, excluded)
+    labs = [r for r in reports if r.analyte not in excluded]
+    derive_for = partial(
+        derive, knowledge=knowledge,
         on_dialysis=any(m.id == "dialysis" for m in affirmed),
         recorded_ckd_stage=max((m.attributes["stage"] for m in ckd
                                 if parse_ckd_stage(m.attributes.get("stage", ""))),
@@ -145,7 +179,14 @@ def lab_status(case: Case, *, knowledge: Knowledge,
         acute_kidney_injury=any(m.id == "acute_kidney_injury" for m in affirmed),
         kidney_transplant=any(m.id == "kidney_transplant" for m in affirmed),
     )
-    return labs, derived
+    derived = derive_for(usable, labs=labs)
+    not_computed: list[str] = []
+    if excluded:  # name what the implausible value would have fed
+        kept = {d.quantity for d in derived.basis}
+        not_computed = [d.quantity for d in derive_for(case, labs=reports).basis
+                        if d.quantity not in kept]
+    return LabStatus(reports=reports, labs=labs, usable=usable, derived=derived,
+                     not_computed=not_computed)
 
 
 def input_digest(case: Case) -> str:

@@ -206,12 +206,12 @@ def _lab_series(history: PatientHistory, today: Date,
                 "reference_source": report.reference_source,
             })
         try:
-            reports, derived = lab_status(case, knowledge=knowledge,
-                                          mentions=recognised(case, day))
+            status = lab_status(case, knowledge=knowledge, mentions=recognised(case, day))
         except InputError:  # e.g. creatinine without age or sex: no eGFR that day
             continue
         measured = {lab.analyte for lab in by_day[day]}
-        by_analyte = {report.analyte: report for report in reports}
+        derived = status.derived
+        by_analyte = {report.analyte: report for report in status.labs}
         for name, (attribute, unit, inputs) in DERIVED.items():
             value = getattr(derived, attribute)
             if value is None or not measured & inputs:
