@@ -45,4 +45,5 @@ def test_ckd_by_egfr_follows_impaired_egfr_below(tmp_path: Path, below: float,
     # (established CKD with its biochemical abnormalities), else only possible (a G3b stage).
     certainty = {s.id: s.certainty for s in result.syndromes}["ckd_mbd"]
     assert certainty == ("definitive" if chronic else "possible")
-    assert bool(result.monitoring) is chronic
+    # The KDIGO 2017 3.1.2 CKD-MBD schedule needs established CKD.
+    assert any(m.source == "KDIGO 2017 3.1.2" for m in result.monitoring) is chronic
