@@ -15,6 +15,7 @@ from ectocalc.knowledge.schema import RecordAlertId
 from ectocalc.model.assessment import Assessment
 from ectocalc.model.case import Case, Finding, LabResult
 from ectocalc.model.display import reported
+from ectocalc.model.scan import ScanResult
 from ectocalc.reasoning.concepts import Mention
 from ectocalc.record._query import PatientHistory, case_as_of, find_patient, patient_history
 from ectocalc.record._rules import record_rules
@@ -107,6 +108,17 @@ def case_for(store: Store, patient_id: str, as_of: Date) -> Case:
     """The patient's case as known on ``as_of`` (results and history up to that date)."""
     with store.session() as session:
         return case_as_of(session, find_patient(session, patient_id), as_of)
+
+
+def scans_for(store: Store, patient_id: str, as_of: Date) -> list[ScanResult]:
+    """The patient's stored scan results up to ``as_of`` (none when not in the record), by
+    the one as-of rule (:meth:`PatientHistory.scans_on`)."""
+    with store.session() as session:
+        try:
+            patient = find_patient(session, patient_id)
+        except InputError:
+            return []
+        return patient_history(session, patient).scans_on(as_of)
 
 
 def patient_view(store: Store, patient_id: str, *, today: Date | None = None,

@@ -63,10 +63,35 @@ def missing_type2(volume: CTVolume) -> list[str]:
     return [keyword for keyword in TYPE_2 if first.get(keyword) in (None, "")]
 
 
-def require_sources(volume: CTVolume) -> list[Any]:
+REFERENCED_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+"""UIDs of the source images a SEG and an SR must reference (Type 1)."""
+
+
+def blank_uids(volume: CTVolume) -> list[str]:
+    """The :data:`REFERENCED_UIDS` empty in any source image (anonymisers sometimes blank
+    them): a SEG or SR cannot reference such images.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pydicom import Dataset
+    >>> ds = Dataset()
+    >>> ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID = "1", "", "2"
+    >>> v = CTVolume(hu=np.zeros((1, 1, 1)), affine=np.eye(4), pixel_spacing_mm=(1, 1),
+    ...              slice_increment_mm=1, source_datasets=[ds])
+    >>> blank_uids(v)
+    ['SeriesInstanceUID']
+    """
+    sources = volume.source_datasets or []
+    return [keyword for keyword in REFERENCED_UIDS
+            if any(not str(ds.get(keyword) or "").strip() for ds in sources)]
+
+
+def require_sources(volume: CTVolume, *, first: int = 0) -> list[Any]:
     """The source CT datasets the SEG and SR reference, with absent :data:`TYPE_2`
-    attributes added empty to the first (a copy; the volume's datasets are not changed):
-    highdicom takes the patient, study and pixel-measure attributes from the first source.
+    attributes added empty to the one at index ``first`` (a copy; the volume's datasets are
+    not changed): highdicom takes the patient, study and pixel-measure attributes from the
+    first source it is given, which is ``first`` when a writer passes a subset.
 
     Raises
     ------
@@ -79,8 +104,10 @@ def require_sources(volume: CTVolume) -> list[Any]:
     missing = missing_type2(volume)
     if not missing:
         return list(volume.source_datasets)
-    first = copy.deepcopy(volume.source_datasets[0])  # header only: pixel data were dropped
+    sources = list(volume.source_datasets)
+    patched = copy.deepcopy(sources[first])  # header only: pixel data were dropped
     for keyword in missing:
-        if keyword not in first:
-            setattr(first, keyword, None)
-    return [first, *volume.source_datasets[1:]]
+        if keyword not in patched:
+            setattr(patched, keyword, None)
+    sources[first] = patched
+    return sources
