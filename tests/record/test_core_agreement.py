@@ -40,7 +40,7 @@ def _dated(path: Path) -> Case | None:
         return None
     day = case.date or max((lab.date for lab in case.labs if lab.date is not None),
                            default=UNDATED)
-    patient = case.patient.model_copy(update={"id": f"V-{path.stem[:2]}"})
+    patient = case.patient.model_copy(update={"id": f"V-{path.stem}"})
     return case.model_copy(update={"date": day, "patient": patient})
 
 
