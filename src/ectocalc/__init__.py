@@ -4,9 +4,10 @@ Clinical case assessment (labs, history, genetics, findings -> explained differe
 and CT calcium quantification. Decision support, never a diagnosis.
 
 The Python API (:mod:`ectocalc.api`) is at the top level and imported only when first used, so
-``import ectocalc`` stays cheap: :func:`ectocalc.assess`, :func:`ectocalc.load_case`,
-:func:`ectocalc.quantify`, :class:`ectocalc.Record` and :func:`ectocalc.load_knowledge`
-(docs/api.md).
+``import ectocalc`` stays cheap (the command line's ``--help`` pays only for what it uses):
+:func:`ectocalc.assess`, :func:`ectocalc.load_case`, :func:`ectocalc.quantify`,
+:class:`ectocalc.Record` and :func:`ectocalc.load_knowledge` (docs/api.md). The version is a
+constant of ``ectocalc/_version.py``, which is also the packaging metadata's source.
 
 Examples
 --------
@@ -19,13 +20,9 @@ Examples
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-try:
-    __version__ = version("ectocalc")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0+unknown"
+from ectocalc._version import VERSION as __version__
 
 _API = ("Record", "assess", "load_case", "load_knowledge", "quantify")
 
