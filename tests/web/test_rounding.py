@@ -13,8 +13,8 @@ import shutil
 from pathlib import Path
 
 import yaml
+from tests.web.conftest import WebEnv, sign_in
 
-from conftest import WebEnv, sign_in
 from ectocalc.knowledge import load_knowledge
 from ectocalc.record import add_files, open_store
 

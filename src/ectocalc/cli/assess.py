@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import typer
 
 from ectocalc.cli import app
-from ectocalc.cli.output import AsOfOption, as_of_date, check_out, emit
+from ectocalc.cli.output import AsOfOption, check_out, emit
 from ectocalc.render import Audience
 
 AssessFormat = Literal["json", "text", "html", "fhir"]
@@ -29,6 +29,7 @@ def assess_command(
 ) -> None:
     """Assess one patient case: derived values, mechanism, types, syndromes, plans, monitoring."""
     from ectocalc import service
+    from ectocalc.assess import as_of_date
 
     check_out(out, inputs=[case])  # before the analysis: never overwrite the input
     assessment = service.assess_file(case, as_of=as_of_date(as_of))

@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 
-from ectocalc.assess import as_of_date
 from ectocalc.errors import InputError
 from ectocalc.io.files import atomic_write
 
@@ -98,9 +97,8 @@ def emit(text: str, out: Path | None) -> None:
         typer.echo(f"wrote {out}", err=True)
 
 
-__all__ = ["AsOfOption", "as_of_date", "check_out", "check_out_dir", "emit"]
-
 AsOfOption = Annotated[str | None, typer.Option(
     "--as-of", metavar="DATE",
     help="Assess as known on DATE (YYYY-MM-DD): what is dated later is left out.")]
-"""``--as-of DATE``, the same for every command (:func:`ectocalc.assess.as_of_date` reads it)."""
+"""``--as-of DATE``, the same for every command (:func:`ectocalc.assess.as_of_date` reads it,
+imported by the command: the CLI module stays light)."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from ectocalc.cli import app
-from ectocalc.cli.output import AsOfOption, as_of_date, check_out, emit
+from ectocalc.cli.output import AsOfOption, check_out, emit
 
 if TYPE_CHECKING:  # the record (SQLAlchemy) loads only when a record command runs
     from ectocalc.record import AddResult, Store
@@ -125,6 +125,7 @@ def assess_command(
 ) -> None:
     """Assess the patient from everything recorded up to DATE."""
     from ectocalc import service
+    from ectocalc.assess import as_of_date
     from ectocalc.record import assess_patient
 
     check_out(out)  # before any work
