@@ -13,9 +13,9 @@ from functools import cache
 from typing import Any
 
 import pytest
-from shared_dir import SHARED
 
 from ectocalc.labs.catalogue import default_catalogue
+from shared_dir import SHARED
 
 SYNTHEA = SHARED / "fhir" / "synthea-r4"
 needs_synthea = pytest.mark.skipif(not SYNTHEA.is_dir(), reason="shared Synthea Bundles absent")

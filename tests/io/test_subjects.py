@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from synthea import MRN, needs_synthea, patient_of, slim_bundle, values
 
 from ectocalc.errors import InputError
 from ectocalc.io.case_file import load_case
 from ectocalc.record._fhir_split import split_bundle
+from synthea import MRN, needs_synthea, patient_of, slim_bundle, values
 
 pytestmark = needs_synthea
 
