@@ -71,6 +71,7 @@ def _zip(entries: list[str]) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.filterwarnings("ignore:Duplicate name")  # the zip is malformed on purpose
 @pytest.mark.parametrize(("entries", "words"), [
     (["a.dcm", "a.dcm"], "two entries named 'a.dcm'"),
     (["a", "a/b.dcm"], "'a' is a file and a folder"),
