@@ -135,3 +135,13 @@ def test_cli_refuses_a_conflict_in_one_line_and_merges_on_request(run_cli: Any,
     failed = run_cli("record", "add", "--db", db, _file(tmp_path, "n.json", numeric))
     assert failed.code == 2 and "identifier[0].value: must be a string" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+def test_two_patients_of_one_bundle_with_one_identifier_are_not_merged(
+        store: Store, tmp_path: Path) -> None:
+    clarine = _with_identifier("Clarine_O'Keefe", "urn:h", "100234")
+    louis = _with_identifier("Louis_Maggio", "urn:h", "100234")
+    both = {**clarine, "entry": clarine["entry"] + louis["entry"]}
+    (result,) = add_files(store, [_file(tmp_path, "both.json", both)])
+    assert (result.status, result.conflict) == ("failed", True)
+    assert _count(store, PatientRow) == 0

@@ -295,6 +295,7 @@ def _write(store: Store, items: list[_Item], *, file_digest: str, name: str, sou
         try:
             with store.session(write=True) as session:
                 keys, new = [], []
+                first: dict[int, Case] = {}  # per patient, the file's first case about them
                 for item, digest in zip(items, digests, strict=True):
                     recorded = session.scalar(select(PatientRow.key).join(
                         SourceRow, SourceRow.patient_id == PatientRow.id).where(
@@ -303,6 +304,10 @@ def _write(store: Store, items: list[_Item], *, file_digest: str, name: str, sou
                         keys.append(recorded)
                         continue
                     patient = _match(session, item, source=source, merge=merge)
+                    if isinstance(item, _CaseItem) and not merge:  # two Patients, one identifier
+                        earlier = first.setdefault(patient.id, item.case).patient
+                        _check_same_person(patient.key, earlier.sex, earlier.birth_date,
+                                           item.case, source)
                     keys.append(patient.key)
                     if not _same_file(session, patient, file_digest):
                         new.append((patient, item, digest))
@@ -364,7 +369,7 @@ def _match(session: Session, item: _Item, *, source: str, merge: bool) -> Patien
         session.add(patient)
         session.flush()
     elif isinstance(item, _CaseItem) and not merge:
-        _check_same_person(patient, item.case, source)
+        _check_same_person(patient.key, patient.sex, patient.birth_date, item.case, source)
     for system, value in identifiers:
         exists = session.scalar(select(IdentifierRow.id).where(
             IdentifierRow.system == system, IdentifierRow.value == value))
@@ -373,14 +378,15 @@ def _match(session: Session, item: _Item, *, source: str, merge: bool) -> Patien
     return patient
 
 
-def _check_same_person(patient: PatientRow, case: Case, source: str) -> None:
-    """Refuse a file whose patient's sex or birth date differ from the recorded patient's."""
+def _check_same_person(key: str, sex: str | None, birth_date: Date | None, case: Case,
+                       source: str) -> None:
+    """Refuse a case whose patient's sex or birth date differ from those known for ``key``."""
     given = case.patient
-    differs = [name for name, new, old in (("sex", given.sex, patient.sex),
-                                          ("birth date", given.birth_date, patient.birth_date))
+    differs = [name for name, new, old in (("sex", given.sex, sex),
+                                          ("birth date", given.birth_date, birth_date))
                if new is not None and old is not None and new != old]
     if differs:
-        raise PatientConflict(source, "patient", f"the record's patient {patient.key!r} has "
+        raise PatientConflict(source, "patient", f"the record's patient {key!r} has "
                               f"another {' and '.join(differs)}: two people with one "
                               "identifier? Nothing was added; if they are one person, add "
                               "the file again with --merge (web: merge=true)")
