@@ -302,8 +302,8 @@ def _subject_owner(subject: Any, aliases: dict[str, int],
         return owner
     logical = subject.get("identifier")
     if isinstance(logical, dict) and isinstance(logical.get("value"), str):
-        system = logical.get("system")
-        return identifiers.get((system if isinstance(system, str) else "", logical["value"]))
+        issuer = logical.get("system")
+        return identifiers.get((issuer if isinstance(issuer, str) else "", logical["value"]))
     return None
 
 
