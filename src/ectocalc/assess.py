@@ -11,13 +11,20 @@ import hashlib
 import json
 from collections.abc import Sequence
 from datetime import date as Date
+from functools import partial
 
 from ectocalc import __version__
 from ectocalc.chemistry import ChemistryError, ChemistryOutcome, serum_chemistry
 from ectocalc.knowledge import Knowledge
 from ectocalc.labs.derive import derive
 from ectocalc.labs.equations import ADULT_AGE_YEARS
-from ectocalc.labs.results import lab_alerts, lab_conflicts, report_labs
+from ectocalc.labs.results import (
+    implausible,
+    lab_alerts,
+    lab_conflicts,
+    report_labs,
+    without_analytes,
+)
 from ectocalc.model.assessment import Alert, Assessment, ChemistrySection
 from ectocalc.model.case import Case, age_on
 from ectocalc.model.scan import ScanResult
@@ -62,9 +69,13 @@ def assess(case: Case, *, knowledge: Knowledge, as_of: Date | None = None,
     mentions = recognise(case, knowledge=knowledge)
     affirmed = [m for m in mentions if m.present and not m.family]
     ckd = [m for m in affirmed if m.id == "chronic_kidney_disease"]
-    labs = report_labs(case, knowledge=knowledge)
-    derived = derive(
-        case, knowledge=knowledge, labs=labs,
+    reports = report_labs(case, knowledge=knowledge)
+    # A value outside the plausible range is shown but used in no calculation or rule.
+    excluded = implausible(reports, knowledge=knowledge)
+    usable = without_analytes(case, excluded)
+    labs = [r for r in reports if r.analyte not in excluded]
+    derive_for = partial(
+        derive, knowledge=knowledge,
         on_dialysis=any(m.id == "dialysis" for m in affirmed),
         recorded_ckd_stage=max((m.attributes["stage"] for m in ckd
                                 if parse_ckd_stage(m.attributes.get("stage", ""))),
@@ -73,12 +84,19 @@ def assess(case: Case, *, knowledge: Knowledge, as_of: Date | None = None,
         acute_kidney_injury=any(m.id == "acute_kidney_injury" for m in affirmed),
         kidney_transplant=any(m.id == "kidney_transplant" for m in affirmed),
     )
-    reasoning = reason(case, knowledge=knowledge, labs=labs, derived=derived, mentions=mentions)
-    alerts = [*lab_alerts(labs, knowledge=knowledge), *lab_conflicts(case, knowledge=knowledge),
-              *reasoning.alerts]
+    derived = derive_for(usable, labs=labs)
+    not_computed: list[str] = []
+    if excluded:  # name what the implausible value would have fed
+        kept = {d.quantity for d in derived.basis}
+        not_computed = [d.quantity for d in derive_for(case, labs=reports).basis
+                        if d.quantity not in kept]
+    reasoning = reason(usable, knowledge=knowledge, labs=labs, derived=derived,
+                       mentions=mentions)
+    alerts = [*lab_alerts(reports, knowledge=knowledge, not_computed=not_computed),
+              *lab_conflicts(case, knowledge=knowledge), *reasoning.alerts]
 
     try:
-        chemistry = serum_chemistry(case, knowledge=knowledge)
+        chemistry = serum_chemistry(usable, knowledge=knowledge)
     except ChemistryError as error:  # an extreme composition: say so, never an internal error
         why = str(error).splitlines()[0].removeprefix("PHREEQC failed: ERROR:").split(".")[0]
         chemistry = ChemistryOutcome(None, note=f"no saturation indices: PHREEQC found no "
@@ -97,17 +115,18 @@ def assess(case: Case, *, knowledge: Knowledge, as_of: Date | None = None,
     monitoring = monitoring_plan(stage or None, knowledge=knowledge) if adult else []
     if monitoring:
         derived.notes.extend(monitoring_notes(knowledge=knowledge))
+    monitoring += reasoning.monitoring  # outside CKD: hypercalcaemia, PHPT, tumour lysis
 
     return Assessment(
         case_id=case.id, source=case.source,
         patient={"id": case.patient.id, "age_years": case.patient.age_years,
                  "sex": case.patient.sex},
-        labs=labs, derived=derived, mechanism=reasoning.mechanism, types=reasoning.types,
+        labs=reports, derived=derived, mechanism=reasoning.mechanism, types=reasoning.types,
         syndromes=reasoning.syndromes, workup=reasoning.workup, management=reasoning.management,
         monitoring=monitoring, chemistry=None if chemistry.section is None
         else ChemistrySection.model_validate(chemistry.section), imaging=imaging, alerts=alerts,
         skipped_inputs=[*case.skipped, *set_aside(mentions)],
-        scales=compute_scales(case, knowledge=knowledge, scans=imaging,
+        scales=compute_scales(usable, knowledge=knowledge, scans=imaging,
                               ckd_stage=derived.ckd_stage, mentions=mentions),
         disclaimer=DISCLAIMER, knowledge_version=knowledge.version, ectocalc_version=__version__,
         as_of=as_of, input_digest=digest,

@@ -27,18 +27,24 @@ from typing import Literal, get_args
 Sex = Literal["female", "male"]
 CalcificationType = Literal["vascular", "periarticular", "cutaneous", "visceral", "soft_tissue"]
 MechanismId = Literal["metastatic", "dystrophic", "inherited", "iatrogenic", "calciphylaxis",
-                      "idiopathic"]
+                      "idiopathic",
+                      # issue 20 (clinical-a): contract 1.1
+                      "physiological"]
 SyndromeId = Literal[
     "pxe", "gaci", "acdc", "hftc", "keutel", "pfbc", "calciphylaxis", "calcific_tendinitis",
     "milk_alkali", "hyperparathyroidism", "vitamin_d_toxicity", "ckd_mbd",
     "connective_tissue_disease_calcinosis", "hypoparathyroidism", "tumor_lysis_syndrome",
     "rhabdomyolysis", "granulomatous_hypercalcemia", "heterotopic_ossification",
+    # issue 20 (clinical-a): contract 1.1
+    "physiological_calcification",
 ]
 WorkupId = Literal[
     "serum_calcium", "ionized_calcium", "serum_phosphate", "serum_magnesium", "serum_albumin",
     "kidney_function", "pth", "vitamin_d_25oh", "alkaline_phosphatase", "tmp_gfr", "plasma_ppi",
     "fgf23", "xray", "ct", "ultrasound", "echocardiogram", "lateral_abdominal_xray", "biopsy",
     "genetic_testing", "ophthalmologic_exam", "autoimmune_serology",
+    # issue 20 (clinical-a): contract 1.1
+    "ecg",
 ]
 ManagementId = Literal[
     "treat_underlying_cause", "dietary_phosphate_restriction", "phosphate_binder",
@@ -46,11 +52,16 @@ ManagementId = Literal[
     "sodium_thiosulfate", "bisphosphonate", "calcimimetic", "parathyroidectomy", "bp_control",
     "lipid_control", "glycemic_control", "inflammation_control", "nsaid", "physical_therapy",
     "lifestyle_modification", "surgical_excision", "joint_replacement", "wound_care",
+    # issue 20 (clinical-a): contract 1.1
+    "adjust_dose", "stop_phosphate_binder", "iv_fluids", "calcitonin", "denosumab",
+    "potassium_lowering", "reassurance",
 ]
 AlertId = Literal[
     "hypercalcemia", "hypocalcemia", "hyperphosphatemia", "calcium_phosphate_product_high",
     "calciphylaxis_suspected", "acute_kidney_injury", "pregnancy", "pediatric",
     "pth_low_on_dialysis",
+    # issue 20 (clinical-a): contract 1.1
+    "hyperkalemia", "implausible_value", "critical_value",
 ]
 """The alerts the contract names (at least these; the knowledge base may add more)."""
 CkdStage = Literal["G1", "G2", "G3a", "G3b", "G4", "G5", "G5D",
@@ -62,6 +73,8 @@ Confidence = Literal["low", "moderate", "high"]
 Pain = Literal["none", "mild", "moderate", "severe"]
 Modality = Literal["xray", "ct", "ultrasound", "echocardiogram", "mri", "exam"]
 LabFlag = Literal["normal", "low", "high", "critical_low", "critical_high"]
+Urgency = Literal["today", "soon", "routine"]
+"""How fast a management item is needed (contract 1.1): today, soon (days), routine."""
 
 SEXES: tuple[Sex, ...] = get_args(Sex)
 TYPES: tuple[CalcificationType, ...] = get_args(CalcificationType)
@@ -76,6 +89,7 @@ CONFIDENCES: tuple[Confidence, ...] = get_args(Confidence)
 PAIN_LEVELS: tuple[Pain, ...] = get_args(Pain)
 MODALITIES: tuple[Modality, ...] = get_args(Modality)
 LAB_FLAGS: tuple[LabFlag, ...] = get_args(LabFlag)
+URGENCIES: tuple[Urgency, ...] = get_args(Urgency)
 
 _BY_NAME: dict[str, CkdStage] = {stage: stage for stage in CKD_STAGES}
 _SEVERITY = ("G1", "G2", "G3a", "G3b", "G4", "G5", "G5D")
@@ -121,8 +135,10 @@ def is_transplant_stage(stage: str | None) -> bool:
 
 __all__ = [
     "ALERTS", "CERTAINTIES", "CKD_STAGES", "CONFIDENCES", "LAB_FLAGS", "MANAGEMENT",
-    "MECHANISMS", "MODALITIES", "PAIN_LEVELS", "SEXES", "SYNDROMES", "TYPES", "WORKUP",
+    "MECHANISMS", "MODALITIES", "PAIN_LEVELS", "SEXES", "SYNDROMES", "TYPES", "URGENCIES",
+    "WORKUP",
     "AlertId", "CalcificationType", "Certainty", "CkdStage", "Confidence", "LabFlag",
-    "ManagementId", "MechanismId", "Modality", "Pain", "Sex", "SyndromeId", "WorkupId",
+    "ManagementId", "MechanismId", "Modality", "Pain", "Sex", "SyndromeId", "Urgency",
+    "WorkupId",
     "ckd_stage_rank", "is_transplant_stage", "parse_ckd_stage",
 ]

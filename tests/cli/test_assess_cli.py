@@ -137,8 +137,10 @@ def test_implausible_value_is_a_warning_not_an_error(run_cli, tmp_path: Path) ->
     result = run_cli("assess", case, "--format", "json")
     assert result.code == 0
     alerts = {a["id"]: a for a in json.loads(result.stdout)["alerts"]}
-    assert alerts["implausible_calcium"]["severity"] == "warning"
-    assert alerts["critical_calcium"]["severity"] == "critical"
+    assert alerts["implausible_value"]["severity"] == "warning"
+    assert "Total calcium 18 mg/dL" in alerts["implausible_value"]["message"]
+    assert alerts["critical_value"]["severity"] == "critical"
+    assert "repeat the test today" in alerts["critical_value"]["message"]
 
 
 @pytest.mark.parametrize(
@@ -254,7 +256,8 @@ def test_patient_summary_is_plain_and_keeps_certainty(run_cli, tmp_path: Path) -
                     "labs: [{analyte: calcium, value: 14, unit: mg/dL}]\n"
                     "findings: [{site: lateral neck skin, signs: [yellow papules]}]\n")
     text = run_cli("assess", case, "--audience", "patient").stdout
-    assert "Some of your results need prompt attention" in text  # calcium 14 is critical
+    # calcium 14 is critical: today, and where to go (issue 20)
+    assert "need treatment TODAY" in text and "emergency department" in text
     assert "critical" not in text.lower() and "mg/dL" not in text  # no clinician wording
     # One major skin criterion only: Plomp 2010 "possible", said in plain words.
     assert "pseudoxanthoma elasticum (PXE)" in text and "(the findings may fit)" in text

@@ -27,24 +27,31 @@ VIGNETTES = REPO / "examples" / "vignettes"
 EXPECTED_FILE = Path(__file__).with_name("expected.yaml")
 
 # --- contract vocabulary (CONTRACT.md section 3, "Vocabulary (stable identifiers)") -------------
-MECHANISMS = {"metastatic", "dystrophic", "inherited", "iatrogenic", "calciphylaxis", "idiopathic"}
+MECHANISMS = {"metastatic", "dystrophic", "inherited", "iatrogenic", "calciphylaxis", "idiopathic",
+              "physiological"}
 TYPES = {"vascular", "periarticular", "cutaneous", "visceral", "soft_tissue"}
 SYNDROMES = {"pxe", "gaci", "acdc", "hftc", "keutel", "pfbc", "calciphylaxis",
              "calcific_tendinitis", "milk_alkali", "hyperparathyroidism", "vitamin_d_toxicity",
              "ckd_mbd", "connective_tissue_disease_calcinosis", "hypoparathyroidism",
              "tumor_lysis_syndrome", "rhabdomyolysis", "granulomatous_hypercalcemia",
-             "heterotopic_ossification"}
+             "heterotopic_ossification",
+             # issue 20 (clinical-a): contract 1.1
+             "physiological_calcification"}
 WORKUP = {"serum_calcium", "ionized_calcium", "serum_phosphate", "serum_magnesium",
           "serum_albumin", "kidney_function", "pth", "vitamin_d_25oh", "alkaline_phosphatase",
           "tmp_gfr", "plasma_ppi", "fgf23", "xray", "ct", "ultrasound", "echocardiogram",
           "lateral_abdominal_xray", "biopsy", "genetic_testing", "ophthalmologic_exam",
-          "autoimmune_serology"}
+          "autoimmune_serology",
+          "ecg"}  # issue 20 (clinical-a)
 MANAGEMENT = {"treat_underlying_cause", "dietary_phosphate_restriction", "phosphate_binder",
               "limit_calcium_based_binders", "dialysis_intensification", "stop_offending_agent",
               "sodium_thiosulfate", "bisphosphonate", "calcimimetic", "parathyroidectomy",
               "bp_control", "lipid_control", "glycemic_control", "inflammation_control", "nsaid",
               "physical_therapy", "lifestyle_modification", "surgical_excision",
-              "joint_replacement", "wound_care"}
+              "joint_replacement", "wound_care",
+              # issue 20 (clinical-a): contract 1.1
+              "adjust_dose", "stop_phosphate_binder", "iv_fluids", "calcitonin", "denosumab",
+              "potassium_lowering", "reassurance"}
 PXE_CERTAINTIES = {"definitive", "probable", "possible"}
 BOSWORTH = {"small", "medium", "large"}
 
@@ -63,7 +70,7 @@ DEFAULT_TOLERANCE = 0.01
 ALLOWED_KEYS = {"primary_mechanism", "mechanisms_include", "types", "types_exclude", "syndromes",
                 "syndromes_exclude", "workup", "management", "management_cautions",
                 "management_withheld", "management_reason_excludes", "alerts", "derived",
-                "monitoring", "confidence_not"}
+                "monitoring", "confidence_not", "management_urgency"}
 CASE_KEYS = {"id", "date", "patient", "labs", "conditions", "medications", "genetics", "findings",
              "scans", "version", "risk_factors"}
 
@@ -251,6 +258,16 @@ def test_management_reasons(name: str) -> None:
         for word in words:
             assert not any(word.lower() in r.lower() for r in reasons), (
                 f"{name}: management {item_id!r} must not say {word!r}: {reasons}")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_management_urgency(name: str) -> None:
+    """``management_urgency: {id: today}``: the item is present with that urgency (contract 1.1)."""
+    management = _output(name).get("management") or []
+    for item_id, urgency in (EXPECTED[name].get("management_urgency") or {}).items():
+        found = [i.get("urgency") for i in management if i.get("id") == item_id]
+        assert found, f"{name}: management {item_id!r} missing"
+        assert urgency in found, f"{name}: {item_id!r} urgency {found}, expected {urgency!r}"
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -65,6 +65,7 @@ from ectocalc.vocabulary import (
     LabFlag,
     MechanismId,
     SyndromeId,
+    Urgency,
 )
 
 # The contract's identifiers live in ectocalc.vocabulary; re-exported here for the grammar.
@@ -93,6 +94,9 @@ CASE_PREDICATES: dict[str, ArgKind] = {
     "criterion": "criteria", "major_categories_at_least": "count",
     "major_in_one_category_at_least": "count", "major_at_least": "count",
     "minor_at_least": "count", "major_with_minor_other_category": "bool",
+    # issue 20 (clinical-a): a drug taken for an indication that holds (management.yaml
+    # medication_roles): reduce or re-time it, never stop it as a culprit
+    "drug_needed": "concepts",
 }
 # Predicates over one finding (only inside ``finding:``).
 FINDING_PREDICATES: dict[str, ArgKind] = {
@@ -108,6 +112,9 @@ KEYED_PREDICATES: dict[str, tuple[str, ArgKind]] = {
     "lab_above_uln": ("analyte", "number"),
     "persistent_high": ("analyte", "bool"),
     "syndrome_at_least": ("syndrome", "certainty"),
+    # issue 20 (clinical-a)
+    "lab_at_least": ("analyte", "number"),
+    "within_months": ("concept", "number"),
 }
 
 Condition = dict[str, Any]
@@ -200,7 +207,8 @@ def check_condition(condition: Any, *, path: str, refs: References | None,
             raise KnowledgeError(f"{where}: unknown predicate '{name}'")
         subject_kind, kind = KEYED_PREDICATES[name]
         allowed = {"syndrome": SYNDROMES,
-                   "analyte": refs.analytes if refs else None}[subject_kind]
+                   "analyte": refs.analytes if refs else None,
+                   "concept": refs.concepts if refs else None}[subject_kind]
         if allowed is not None and subject not in allowed:
             raise KnowledgeError(f"{where}: unknown {subject_kind} '{subject}'")
         _check_arg(kind, value, where, refs)
@@ -411,6 +419,11 @@ class PlanRule(Sourced):
     allow_possible: bool = False
     """A management rule may act on a syndrome that is only possible (stopping a harmful
     exposure, wound care); otherwise a possible syndrome starts work-up, never treatment."""
+    urgency: Urgency | None = None
+    """How fast the item is needed (contract 1.1): today, soon or routine."""
+    drugs: list[str] = Field(default_factory=list)
+    """Medication concepts whose wording in the case fills ``{drugs}`` in the reason, so that
+    the reason names the drug the patient takes ("omeprazole 40 mg")."""
 
 
 class Guard(Sourced):
@@ -443,6 +456,19 @@ class PlanEntry(_Entry):
     first's; the first holding rule still gives the certainty."""
 
 
+class MedicationRole(Sourced):
+    """Why a drug is given (``management.yaml`` ``medication_roles``): when ``when`` holds, the
+    drug is needed (``role`` replacement or treatment of ``indication``), so a rule asks
+    ``drug_needed`` to reduce or re-time it (``adjust_dose``) rather than stop it as a culprit
+    (``stop_offending_agent``)."""
+
+    drug: str
+    """A medication concept id."""
+    role: Literal["replacement", "treatment"]
+    indication: str
+    when: Condition
+
+
 class WorkupFile(_Entry):
     version: int
     workup: list[PlanEntry]
@@ -451,6 +477,7 @@ class WorkupFile(_Entry):
 class ManagementFile(_Entry):
     version: int
     management: list[PlanEntry]
+    medication_roles: list[MedicationRole] = Field(default_factory=list)
 
 
 class AlertRule(Sourced):
@@ -476,12 +503,22 @@ class AlertsFile(_Entry):
 class MonitoringEntry(_Entry):
     test: str
     interval_months: tuple[float, float] | None
-    recommendation: str
+    recommendation: str | None = None
+    """The KDIGO recommendation (CKD schedules); a condition schedule cites its own source."""
     reason: str
 
 
 class Schedule(_Entry):
     stages: list[str]
+    items: list[MonitoringEntry]
+
+
+class ConditionSchedule(Sourced):
+    """Monitoring outside CKD (issue 20): tests and intervals while ``when`` holds
+    (hypercalcaemia, primary hyperparathyroidism under observation, tumour lysis)."""
+
+    id: str
+    when: Condition
     items: list[MonitoringEntry]
 
 
@@ -491,6 +528,7 @@ class MonitoringFile(_Entry):
     schedules: list[Schedule]
     all_stages: list[MonitoringEntry]
     notes: list[str]
+    by_condition: list[ConditionSchedule] = Field(default_factory=list)
 
 
 # -------------------------------------------------------------------------- definitions.yaml

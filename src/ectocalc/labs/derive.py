@@ -83,6 +83,9 @@ def derive(case: Case, *, knowledge: Knowledge, labs: Sequence[LabReport],
             acute_kidney_injury=acute_kidney_injury)
     if kidney_transplant and out.ckd_stage is not None and not out.on_dialysis:
         out.ckd_stage += "T"
+        for item in out.basis:  # the derivation shows the stage the JSON reports (G2T)
+            if item.quantity == "ckd_stage":
+                item.value = out.ckd_stage
         out.notes.append("Kidney transplant recipient: the GFR category carries the suffix T "
                          "(KDIGO 2012); the post-transplant CKD-MBD care applies (KDIGO 2017 "
                          "chapter 5).")

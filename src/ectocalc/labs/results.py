@@ -164,28 +164,69 @@ def report_labs(case: Case, *, knowledge: Knowledge) -> list[LabReport]:
     return reports
 
 
-def lab_alerts(reports: Iterable[LabReport], *, knowledge: Knowledge) -> list[Alert]:
-    """Alerts for critical values and for implausible (possible but unusual) values."""
+def implausible(reports: Iterable[LabReport], *, knowledge: Knowledge) -> frozenset[str]:
+    """Analytes whose latest value lies outside the catalogue's plausible range.
+
+    Such a value (albumin "3.9 g/L" meant as g/dL gives 0.39 g/dL) is kept in the report but is
+    excluded from every calculation and rule (contract 1.1 ``implausible_value``).
+
+    Examples
+    --------
+    >>> from ectocalc.knowledge import load_knowledge
+    >>> kb = load_knowledge()
+    >>> albumin = make_lab_result(source="c", field="labs[0]", analyte_name="albumin",
+    ...                           value=3.9, unit="g/L")
+    >>> sorted(implausible(report_labs(Case(labs=[albumin]), knowledge=kb), knowledge=kb))
+    ['albumin']
+    """
+    analytes = knowledge.analytes.analytes
+    return frozenset(r.analyte for r in reports
+                     if not analytes[r.analyte].plausible[0] <= r.canonical_value
+                     <= analytes[r.analyte].plausible[1])
+
+
+def without_analytes(case: Case, analytes: frozenset[str]) -> Case:
+    """The case without any result of ``analytes`` (an implausible latest value is not used,
+    and an older result is not silently used in its place either)."""
+    if not analytes:
+        return case
+    return case.model_copy(update={"labs": [r for r in case.labs if r.analyte not in analytes]})
+
+
+def lab_alerts(reports: Iterable[LabReport], *, knowledge: Knowledge,
+               not_computed: Iterable[str] = ()) -> list[Alert]:
+    """Alerts for critical values (``critical_value``) and implausible values
+    (``implausible_value``, naming what was not computed without it: ``not_computed``).
+
+    A critical value says what and how fast (today); one that is also implausible asks for a
+    repeat today before acting on it.
+    """
     sources = knowledge.analytes.sources
+    skipped = ", ".join(not_computed)
     alerts = []
     for report in reports:
         entry = knowledge.analytes.analytes[report.analyte]
         value = (f"{report.comparator} {report.value:g}" if report.comparator
                  else f"{report.value:g}")
         shown = f"{report.label} {value} {report.unit}".rstrip()
+        low, high = entry.plausible
+        plausible = low <= report.canonical_value <= high
         if report.flag is not None and report.flag.startswith("critical"):
+            action = ("act today: confirm with the laboratory and treat now (see the plan)"
+                      if plausible else "it is also implausible: repeat the test today, before "
+                      "acting on it")
             alerts.append(Alert(
-                id=f"critical_{report.analyte}", severity="critical",
-                message=f"{shown} is beyond the critical limit: act now, confirm with the "
-                        "laboratory",
+                id="critical_value", severity="critical",
+                message=f"{shown} is beyond the critical limit: {action}",
                 source=sources["critical"],
             ))
-        low, high = entry.plausible
-        if not low <= report.canonical_value <= high:
+        if not plausible:
+            unused = f"; not computed: {skipped}" if skipped else ""
             alerts.append(Alert(
-                id=f"implausible_{report.analyte}", severity="warning",
+                id="implausible_value", severity="warning",
                 message=f"{shown} is outside the plausible range "
-                        f"({low:g}–{high:g} {entry.canonical_unit}): check unit and sample",
+                        f"({low:g}–{high:g} {entry.canonical_unit}): check unit and sample. "
+                        f"Not used in any calculation or rule{unused}",
                 source=sources["limits"],
             ))
     return alerts

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ectocalc.model.scales import Scales
 from ectocalc.model.scan import ScanResult
-from ectocalc.vocabulary import Confidence, LabFlag
+from ectocalc.vocabulary import Confidence, LabFlag, Urgency
 
 Flag = LabFlag
 Severity = Literal["info", "warning", "critical"]
@@ -143,6 +143,8 @@ class PlanItem(_Out):
     here, on the nearest alternative, so that nothing the patient needs disappears silently."""
     certainty: str | None = None
     """How firm the literature is (e.g. 'guideline', 'off-label, no RCT')."""
+    urgency: Urgency | None = None
+    """How fast a management item is needed (contract 1.1): today, soon or routine."""
 
 
 class MonitoringItem(_Out):

@@ -16,6 +16,7 @@ from ectocalc.model.assessment import (
     Derived,
     LabReport,
     Mechanism,
+    MonitoringItem,
     PlanItem,
     SyndromeItem,
     TypeItem,
@@ -26,7 +27,8 @@ from ectocalc.reasoning.concepts import Mention, recognise
 from ectocalc.reasoning.facts import Facts, build_facts
 from ectocalc.reasoning.mechanisms import score_mechanisms
 from ectocalc.reasoning.plans import Withheld, alerts, attach_withheld, plan_items
-from ectocalc.reasoning.syndromes import assess_syndromes
+from ectocalc.reasoning.rules import evaluate
+from ectocalc.reasoning.syndromes import assess_syndromes, flagged
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,22 @@ class ReasoningResult:
     workup: list[PlanItem]
     management: list[PlanItem]
     alerts: list[Alert]
+    monitoring: list[MonitoringItem]
+    """Monitoring outside the CKD schedule (``monitoring.yaml`` ``by_condition``)."""
+
+
+def condition_monitoring(facts: Facts) -> list[MonitoringItem]:
+    """Tests and intervals of every ``by_condition`` schedule whose condition holds (severe
+    hypercalcaemia, primary hyperparathyroidism under observation, tumour lysis)."""
+    kb = facts.knowledge
+    items = []
+    for schedule in kb.monitoring.by_condition:
+        if evaluate(schedule.when, facts).ok:
+            items += [MonitoringItem(test=e.test, interval_months=e.interval_months,
+                                     reason=flagged(e.reason, schedule),
+                                     source=kb.cite(schedule.source))
+                      for e in schedule.items]
+    return items
 
 
 def _observed(facts: Facts, index: int) -> list[str]:
@@ -131,4 +149,6 @@ def reason(case: Case, *, knowledge: Knowledge, labs: list[LabReport] | None = N
     notes = attach_withheld(withheld, [*management, *workup])
     return ReasoningResult(mechanism=mechanism, types=calcification_types(facts),
                            syndromes=syndromes, workup=workup, management=management,
-                           alerts=alerts(facts, kb) + notes)
+                           alerts=alerts(facts, kb) + notes,
+                           monitoring=condition_monitoring(facts.evolve(plans=frozenset(
+                               i.id for i in [*workup, *management]))))

@@ -48,6 +48,26 @@ def _tentative(entry: PlanEntry, held: list[tuple[PlanRule, Match]], facts: Fact
     return [], Withheld(id=entry.id, message=flagged(text, rule), note_on=())
 
 
+_URGENCY_ORDER = ("today", "soon", "routine")
+
+
+def _reason(rule: PlanRule, facts: Facts) -> str:
+    """The rule's reason with ``{drugs}`` filled by the drugs of ``rule.drugs`` as the case
+    names them ("omeprazole, pantoprazole"): a stop or dose rule names what to change."""
+    if not rule.drugs:
+        return flagged(rule.reason, rule)
+    names = list(dict.fromkeys(m.matched for m in facts.mentions
+                               if m.id in rule.drugs and not m.family
+                               and m.origin.startswith("medications")))
+    return flagged(rule.reason.replace("{drugs}", ", ".join(names) or "none recorded"), rule)
+
+
+def _urgency(rules: list[PlanRule]) -> str | None:
+    """The most urgent of the holding rules' urgencies (today before soon before routine)."""
+    found = [r.urgency for r in rules if r.urgency is not None]
+    return min(found, key=_URGENCY_ORDER.index) if found else None
+
+
 def _propose(entry: PlanEntry, facts: Facts, kb: Knowledge, *,
              treatment: bool = False) -> PlanItem | Withheld | None:
     held = [(rule, match) for rule in entry.rules if (match := evaluate(rule.when, facts)).ok]
@@ -70,12 +90,14 @@ def _propose(entry: PlanEntry, facts: Facts, kb: Knowledge, *,
     rule = held[0][0]
     evidence = list(dict.fromkeys(e for _, match in held for e in match.evidence))
     if entry.combine and len(held) > 1:
-        reasons = list(dict.fromkeys(flagged(r.reason, r) for r, _ in held))
+        reasons = list(dict.fromkeys(_reason(r, facts) for r, _ in held))
         sources = list(dict.fromkeys(kb.cite(r.source) for r, _ in held))
         return PlanItem(id=entry.id, reason=" ".join(reasons), source="; ".join(sources),
-                        evidence=evidence, cautions=cautions, certainty=rule.certainty)
-    return PlanItem(id=entry.id, reason=flagged(rule.reason, rule), source=kb.cite(rule.source),
-                    evidence=evidence, cautions=cautions, certainty=rule.certainty)
+                        evidence=evidence, cautions=cautions, certainty=rule.certainty,
+                        urgency=_urgency([r for r, _ in held]))
+    return PlanItem(id=entry.id, reason=_reason(rule, facts), source=kb.cite(rule.source),
+                    evidence=evidence, cautions=cautions, certainty=rule.certainty,
+                    urgency=rule.urgency)
 
 
 def plan_items(entries: list[PlanEntry], facts: Facts, kb: Knowledge, *,

@@ -91,6 +91,14 @@ def _lab_above(facts: Facts, analyte: str, threshold: float) -> Match:
     return _yes(f"{lab_text(report)} > {threshold:g} {report.canonical_unit}")
 
 
+def _lab_at_least(facts: Facts, analyte: str, threshold: float) -> Match:
+    """The latest result is at least ``threshold`` (canonical unit): potassium >= 6.5."""
+    report = facts.labs.get(analyte)
+    if report is None or report.canonical_value < threshold:
+        return NO
+    return _yes(f"{lab_text(report)} >= {threshold:g} {report.canonical_unit}")
+
+
 def _upper_limit(facts: Facts, analyte: str) -> float | None:
     """Upper reference limit: the lab's range on the result, else the catalogue's."""
     report = facts.labs.get(analyte)
@@ -242,6 +250,53 @@ def _bool_state(state: bool, wanted: bool, text: str) -> Match:
     return _yes(text) if state == wanted else NO
 
 
+def _drug_needed(facts: Facts, ids: Any) -> Match:
+    """A drug of ``ids`` taken for an indication that holds (``medication_roles``).
+
+    Such a drug is reduced or re-timed (``adjust_dose``), never stopped as a culprit: calcitriol
+    replaces PTH in hypoparathyroidism. Evidence names the drug as written and its role.
+    """
+    hits: list[str] = []
+    for role in facts.knowledge.management.medication_roles:
+        if role.drug not in _items(ids):
+            continue
+        taken = _concept(facts, role.drug)
+        if not taken.ok:
+            continue
+        indication = evaluate(role.when, facts)
+        if indication.ok:
+            hits += [*taken.evidence, f"{role.role}: {role.indication}", *indication.evidence]
+    return _yes(*hits) if hits else NO
+
+
+_DATE = ("year", "month", "day")
+
+
+def _within_months(facts: Facts, concept: str, months: float) -> Match:
+    """A dated mention of ``concept`` less than ``months`` before the case date.
+
+    The date is read from the mention's ``year``/``month``/``day`` (or ``months_ago``) groups;
+    without a case date or a dated mention the predicate does not hold (never assumed recent).
+    """
+    case_date = facts.case.date
+    hits = []
+    for m in facts.mentions:
+        if m.id != concept or m.family:
+            continue
+        if "months_ago" in m.attributes:
+            elapsed = float(m.attributes["months_ago"])
+        elif case_date is not None and "year" in m.attributes:
+            year, month, day = (int(m.attributes.get(k) or 1) for k in _DATE)
+            elapsed = ((case_date.year - year) * 12 + case_date.month - month
+                       + (case_date.day - day) / 31)
+        else:
+            continue
+        if 0 <= elapsed < months:
+            hits.append(f"{m.origin}: '{m.matched}' ({elapsed:.0f} months before the case "
+                        f"date, < {months:g})")
+    return _yes(*hits) if hits else NO
+
+
 # ---------------------------------------------------------------- syndrome criteria counting
 
 
@@ -352,6 +407,7 @@ _CASE: dict[str, CasePredicate] = {
     "major_at_least": lambda f, v: _count(_criteria(f, "major"), v, "major criteria"),
     "minor_at_least": lambda f, v: _count(_criteria(f, "minor"), v, "minor criteria"),
     "major_with_minor_other_category": _major_with_minor_other,
+    "drug_needed": _drug_needed,
 }
 
 _KEYED: dict[str, Callable[[Facts, str, Any], Match]] = {
@@ -360,6 +416,8 @@ _KEYED: dict[str, Callable[[Facts, str, Any], Match]] = {
     "lab_above_uln": _lab_above_uln,
     "persistent_high": _persistent_high,
     "syndrome_at_least": _syndrome_at_least,
+    "lab_at_least": _lab_at_least,
+    "within_months": _within_months,
 }
 
 

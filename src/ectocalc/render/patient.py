@@ -67,11 +67,25 @@ def patient_sections(a: Assessment) -> list[tuple[str, list[str]]]:
                 lines.append(f"{name}: every {span} months")
         sections.append(("Regular check-ups", lines))
     sections.extend(patient_scales(a.scales))
-    # Clinician alert wording is not for patients: one plain sentence says that it is urgent.
-    if any(x.severity == "critical" for x in a.alerts):
+    child = _child(a) and not pregnant
+    # Clinician alert wording is not for patients: one plain sentence says how urgent it is.
+    # A critical value or an item needed today says "today" and where to go.
+    if (any(m.urgency == "today" for m in a.management)
+            or any(x.id in _TODAY_ALERTS for x in a.alerts)):
+        sections.insert(0, ("Please act today",
+                            [terms["urgent_today_child" if child else "urgent_today"]]))
+    elif any(x.severity == "critical" for x in a.alerts):
         sections.insert(0, ("Please contact your care team soon", [terms["urgent"]]))
+    elif any(m.id == "reassurance" for m in a.management):
+        sections.insert(1, ("Good news", [terms["reassurance_child" if child else "reassurance"]]))
+    elif a.types and not a.workup and not a.management:
+        sections.insert(1, ("Good news", [terms["nothing_needed"]]))
     sections.append(("Please note", [terms["closing"]]))
     return sections
+
+
+_TODAY_ALERTS = ("critical_value", "hyperkalemia")
+"""Alerts that mean action today (contract 1.1 ``critical_value``)."""
 
 
 def _mechanism(a: Assessment, terms: dict[str, Any]) -> str:
@@ -84,6 +98,10 @@ def _mechanism(a: Assessment, terms: dict[str, Any]) -> str:
     if a.mechanism.primary == "idiopathic" and not types:
         return str(terms["idiopathic_risk"])
     text = str(terms["mechanism"][a.mechanism.primary])
+    if a.mechanism.confidence == "low" and a.mechanism.primary not in ("idiopathic",
+                                                                       "physiological"):
+        # Never state a cause the assessment does not hold: a weak lead is a possibility.
+        text = f"{terms['uncertain_cause']} {text[0].lower()}{text[1:]}"
     if a.mechanism.primary != "metastatic":
         return text
     # lay_terms.yaml lists the explanations in order of precedence (kidneys first); the
@@ -104,7 +122,8 @@ def _treatments(a: Assessment, terms: dict[str, Any]) -> list[str]:
     pregnant = any(x.id == "pregnancy" for x in a.alerts)
     lines = [_treatment(m, terms, wounds="wound_care" in ids, child=_child(a),
                         pregnant=pregnant) for m in a.management]
-    withheld = [w for m in a.management for w in m.withheld]
+    # Tests set aside because the finding is normal for age are not "unsuitable treatments".
+    withheld = [w for m in a.management if m.id != "reassurance" for w in m.withheld]
     nsaid_withheld = any(w.startswith("NSAID") for w in withheld) or any(
         x.id == "plan_item_withheld" and x.message.startswith("NSAID") for x in a.alerts)
     analgesia = any("analgesia" in m.reason.lower() for m in a.management)

@@ -98,6 +98,8 @@ def _plan(title: str, items: list[Any]) -> Table:
     table = _table(title, "id", "why", "evidence", "source")
     for item in items:
         why = item.reason
+        if item.urgency:
+            why = f"[{item.urgency.upper()}] {why}"
         if item.certainty:
             why += f"\n[certainty: {item.certainty}]"
         if item.cautions:
