@@ -31,6 +31,7 @@ from ectocalc.model.scan import ScanResult
 from ectocalc.monitoring import monitoring_notes, monitoring_plan
 from ectocalc.reasoning import reason
 from ectocalc.reasoning.concepts import recognise, set_aside
+from ectocalc.reasoning.facts import unread_genetics
 from ectocalc.scales import compute_scales
 from ectocalc.vocabulary import ckd_stage_rank, parse_ckd_stage
 
@@ -125,7 +126,8 @@ def assess(case: Case, *, knowledge: Knowledge, as_of: Date | None = None,
         syndromes=reasoning.syndromes, workup=reasoning.workup, management=reasoning.management,
         monitoring=monitoring, chemistry=None if chemistry.section is None
         else ChemistrySection.model_validate(chemistry.section), imaging=imaging, alerts=alerts,
-        skipped_inputs=[*case.skipped, *set_aside(mentions)],
+        skipped_inputs=[*case.skipped, *set_aside(mentions),
+                        *unread_genetics(case, knowledge)],
         scales=compute_scales(usable, knowledge=knowledge, scans=imaging,
                               ckd_stage=derived.ckd_stage, mentions=mentions),
         disclaimer=DISCLAIMER, knowledge_version=knowledge.version, ectocalc_version=__version__,

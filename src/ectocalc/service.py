@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date as Date
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ectocalc.errors import InputError
 from ectocalc.knowledge import Knowledge, load_knowledge
@@ -52,6 +52,19 @@ def read_case(path: str | Path) -> Case:
     from ectocalc.io.case_file import load_case
 
     return load_case(Path(path))
+
+
+def read_bundle(document: dict[str, Any], *, source: str) -> Case:
+    """Read a FHIR R4 Bundle already parsed from JSON (e.g. assembled by the CDS service).
+
+    Raises
+    ------
+    InputError
+        The Bundle or one of its entries is invalid (one line naming ``source`` and field).
+    """
+    from ectocalc.io.fhir import case_from_bundle
+
+    return case_from_bundle(document, source=source)
 
 
 def quantify_scan(path: str | Path, *, anatomy: str | Path | None = None,
@@ -192,4 +205,4 @@ def render_assessment(assessment: Assessment, *, format: Format,
 
 __all__ = ["CaseScan", "assess_case", "assess_file", "case_scans", "default_knowledge",
            "quantify_case_scans",
-           "quantify_scan", "read_case", "render_assessment"]
+           "quantify_scan", "read_bundle", "read_case", "render_assessment"]

@@ -35,6 +35,10 @@ SyndromeId = Literal[
     "milk_alkali", "hyperparathyroidism", "vitamin_d_toxicity", "ckd_mbd",
     "connective_tissue_disease_calcinosis", "hypoparathyroidism", "tumor_lysis_syndrome",
     "rhabdomyolysis", "granulomatous_hypercalcemia", "heterotopic_ossification",
+    # version 1.1 (issue 20, clinical-b): causes that were missing
+    "renal_tubular_acidosis", "hypomagnesemia", "pseudohypoparathyroidism", "hungry_bone",
+    "denosumab_rebound_hypercalcemia", "cyp24a1_hypercalcemia", "malignancy_hypercalcemia",
+    "familial_hypocalciuric_hypercalcemia",
     # issue 20 (clinical-a): contract 1.1
     "physiological_calcification",
 ]
@@ -43,6 +47,9 @@ WorkupId = Literal[
     "kidney_function", "pth", "vitamin_d_25oh", "alkaline_phosphatase", "tmp_gfr", "plasma_ppi",
     "fgf23", "xray", "ct", "ultrasound", "echocardiogram", "lateral_abdominal_xray", "biopsy",
     "genetic_testing", "ophthalmologic_exam", "autoimmune_serology",
+    # version 1.1 (issue 20, clinical-b)
+    "urine_calcium_creatinine_ratio", "urine_calcium_24h", "calcium_creatinine_clearance_ratio",
+    "pthrp", "calcitriol_125oh2d", "urine_ph",
     # issue 20 (clinical-a): contract 1.1
     "ecg",
 ]
@@ -60,6 +67,8 @@ AlertId = Literal[
     "hypercalcemia", "hypocalcemia", "hyperphosphatemia", "calcium_phosphate_product_high",
     "calciphylaxis_suspected", "acute_kidney_injury", "pregnancy", "pediatric",
     "pth_low_on_dialysis",
+    # version 1.1 (issue 20, clinical-b)
+    "hypomagnesemia", "metabolic_acidosis",
     # issue 20 (clinical-a): contract 1.1
     "hyperkalemia", "implausible_value", "critical_value",
 ]

@@ -105,16 +105,21 @@ def test_real_care_bundle_assesses_and_lists_what_it_did_not_use(run_cli) -> Non
     assert {"calcium", "albumin", "creatinine", "alkaline_phosphatase",
             "urine_albumin_creatinine_ratio"} <= {lab["analyte"] for lab in doc["labs"]}
     skipped = doc["skipped_inputs"]
-    assert any(s.startswith("entry[13] Observation 3094-0") for s in skipped)  # BUN
-    assert any(s.startswith("entry[15] Observation 98979-8") for s in skipped)  # lab's eGFR
-    assert any("85354-9" in s and "panel of components" in s for s in skipped)
+    # the 22 Observations outside the catalogue: one line, each code once with its entry
+    outside = [s for s in skipped if "not in the analyte catalogue" in s]
+    assert len(outside) == 1 and outside[0].startswith("Observation, 22 entries: ")
+    assert "3094-0 'Urea nitrogen [Mass/volume] in Serum or Plasma' (entry[13])" in outside[0]
+    assert "98979-8 'Glomerular filtration rate" in outside[0]  # the laboratory's eGFR
+    assert "(entry[15])" in outside[0] and "and 10 other codes" in outside[0]
+    assert any(s.startswith("entry[40] Observation 85354-9") and "panel of components" in s
+               for s in skipped)
     assert skipped[-1] == "not read: 1 Practitioner, 1 Encounter, 5 DiagnosticReport"
     assert doc["derived"]["egfr_equation"].startswith("CKD-EPI 2021")  # ours, not the lab's
     text = run_cli("assess", UNSUPPORTED / "carebundle_ckd3.json").stdout
     assert "Inputs not used" in text and "3094-0" in text
     html = run_cli("assess", UNSUPPORTED / "carebundle_ckd3.json", "-f", "html").stdout
     assert "<h2>Inputs not used</h2>" in html
-    assert "<li>entry[13] Observation 3094-0 &#39;Urea nitrogen" in html
+    assert "3094-0 &#39;Urea nitrogen [Mass/volume] in Serum or Plasma&#39; (entry[13])" in html
 
 
 @needs_real

@@ -236,7 +236,7 @@ def test_definitions_come_from_the_bundle(broken: Callable[[str, str, str], Path
         return LabResult(analyte="phosphate", value=value, unit="mg/dL", canonical_value=value,
                          canonical_unit="mg/dL", date=date(2026, 1, day))
 
-    case = Case(labs=[phosphate(5.2, 1), phosphate(5.6, 2)])
+    case = Case(labs=[phosphate(5.2, 1), phosphate(5.6, 30)])  # 29 days apart (min_span_days 28)
     strict = load_knowledge(broken("definitions.yaml", "  results: 2", "  results: 3"))
     for kb, persistent in ((KB, True), (strict, False)):
         facts = build_facts(case=case, labs=[], derived=Derived(egfr_ml_min_1_73m2=55.0),

@@ -131,7 +131,6 @@ def test_pregnant_field_and_weeks() -> None:
 def test_pregnancy_patient_summary_offers_no_ct() -> None:
     result = _vignette("36-pregnant-primary-hyperparathyroidism.yaml")
     assert "ct" not in ids(result.workup)
-    assert any("CT" in w for w in next(i for i in result.workup if i.id == "ultrasound").withheld)
     text = patient_text(result)
     assert "CT scan" not in text and "You are pregnant" in text
 

@@ -36,13 +36,20 @@ SYNDROMES = {"pxe", "gaci", "acdc", "hftc", "keutel", "pfbc", "calciphylaxis",
              "tumor_lysis_syndrome", "rhabdomyolysis", "granulomatous_hypercalcemia",
              "heterotopic_ossification",
              # issue 20 (clinical-a): contract 1.1
-             "physiological_calcification"}
+             "physiological_calcification",
+             # version 1.1 (issue 20, clinical-b)
+             "renal_tubular_acidosis", "hypomagnesemia", "pseudohypoparathyroidism",
+             "hungry_bone", "denosumab_rebound_hypercalcemia", "cyp24a1_hypercalcemia",
+             "malignancy_hypercalcemia", "familial_hypocalciuric_hypercalcemia"}
 WORKUP = {"serum_calcium", "ionized_calcium", "serum_phosphate", "serum_magnesium",
           "serum_albumin", "kidney_function", "pth", "vitamin_d_25oh", "alkaline_phosphatase",
           "tmp_gfr", "plasma_ppi", "fgf23", "xray", "ct", "ultrasound", "echocardiogram",
           "lateral_abdominal_xray", "biopsy", "genetic_testing", "ophthalmologic_exam",
           "autoimmune_serology",
-          "ecg"}  # issue 20 (clinical-a)
+          "ecg",  # issue 20 (clinical-a)
+          # version 1.1 (issue 20, clinical-b)
+          "urine_calcium_creatinine_ratio", "urine_calcium_24h",
+          "calcium_creatinine_clearance_ratio", "pthrp", "calcitriol_125oh2d", "urine_ph"}
 MANAGEMENT = {"treat_underlying_cause", "dietary_phosphate_restriction", "phosphate_binder",
               "limit_calcium_based_binders", "dialysis_intensification", "stop_offending_agent",
               "sodium_thiosulfate", "bisphosphonate", "calcimimetic", "parathyroidectomy",
@@ -294,7 +301,9 @@ def test_derived(name: str) -> None:
     output = _output(name)
     derived = output.get("derived") or {}
     for field, want in (EXPECTED[name].get("derived") or {}).items():
-        got = derived.get(field)
+        got: Any = derived
+        for part in field.split("."):  # "urine_calcium_creatinine_ratio.mg_mg"
+            got = got.get(part) if isinstance(got, dict) else None
         if want is None:
             assert got is None, f"{name}: derived.{field} should be null, got {got!r}"
             continue

@@ -41,6 +41,7 @@ def _root(
 
 # Sub-commands register themselves on `app` when imported.
 from ectocalc.cli import assess as _assess  # noqa: E402,F401
+from ectocalc.cli import cds as _cds  # noqa: E402,F401
 from ectocalc.cli import cohort as _cohort  # noqa: E402,F401
 from ectocalc.cli import phantom as _phantom  # noqa: E402,F401
 from ectocalc.cli import record as _record  # noqa: E402,F401

@@ -24,9 +24,13 @@ What the assessment cannot use is skipped, never guessed, and listed in ``Case.s
 an Observation outside the catalogue (BUN, the laboratory's own eGFR), a panel of components
 (blood pressure), a value absent (``dataAbsentReason``) or not a quantity, a cancelled or
 entered-in-error result, a Condition or medication without a usable code or text, and the
-resource types not read (one line per type). What is read but wrong (an unconvertible unit,
-an impossible value, another comparator, a result dated after the bundle) is refused, naming
-the entry and element.
+resource types not read (one line for all). Entries skipped for the same reason are listed
+once, with their count and each code once (its count and first entry): a whole-life export
+gives a few lines, not hundreds. An Observation's time of day is kept (``taken_at``), so two
+results of one day at different times are not a conflict; the same value at the same instant
+from two overlapping panels is one result (the repeat is listed as skipped). What is read but
+wrong (an unconvertible unit, an impossible value, another comparator, a result dated after the
+bundle) is refused, naming the entry and element.
 
 The reference date for the age is ``Bundle.timestamp``, else the document Composition's
 date, else the latest Observation date: never today's date, so a bundle always reads the same.
@@ -91,7 +95,49 @@ _CONDITIONAL = re.compile(r"^Patient\?identifier=(?:([^|]*)\|)?(.+)$")
 
 
 class _Skip(Exception):
-    """An entry the assessment cannot use: the reason goes to ``Case.skipped``."""
+    """An entry the assessment cannot use: ``(label, reason)`` go to ``Case.skipped``."""
+
+    def __init__(self, label: str, reason: str) -> None:
+        super().__init__(label, reason)
+        self.label, self.reason = label, reason
+
+
+_SHOWN_CODES = 12
+"""Codes named in one grouped line of ``Case.skipped`` (the rest are counted)."""
+
+
+def _skipped_lines(skipped: list[tuple[int, str, str, str]]) -> list[str]:
+    """One line per (resource type, reason): the entry itself when alone, else the count and
+    each code once with its count and first entry.
+
+    Examples
+    --------
+    >>> _skipped_lines([(3, "Observation", " 1-8", "not in the analyte catalogue")])
+    ['entry[3] Observation 1-8: not in the analyte catalogue']
+    >>> _skipped_lines([(3, "Observation", " 1-8", "x"), (5, "Observation", " 1-8", "x"),
+    ...                 (9, "Observation", " 2-6", "x")])
+    ['Observation, 3 entries: x: 1-8 ×2 (first entry[3]), 2-6 (entry[9])']
+    """
+    groups: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for number, kind, label, reason in skipped:
+        groups.setdefault((kind, reason), []).append((number, label))
+    lines = []
+    for (kind, reason), members in groups.items():
+        if len(members) == 1:
+            number, label = members[0]
+            lines.append(f"entry[{number}]{' ' if kind else ''}{kind}{label}: {reason}")
+            continue
+        labels: dict[str, list[int]] = {}
+        for number, label in members:
+            labels.setdefault(label.strip(), []).append(number)
+        named = [f"{label} ×{len(numbers)} (first entry[{numbers[0]}])" if len(numbers) > 1
+                 else f"{label} (entry[{numbers[0]}])"
+                 for label, numbers in labels.items() if label][:_SHOWN_CODES]
+        more = len([label for label in labels if label]) - len(named)
+        tail = f", and {more} other codes" if more > 0 else ""
+        lines.append(f"{kind or 'Entries'}, {len(members)} entries: {reason}"
+                     + (f": {', '.join(named)}{tail}" if named else ""))
+    return lines
 
 
 def case_from_bundle(document: dict[str, Any], *, source: str) -> Case:
@@ -120,13 +166,14 @@ def case_from_bundle(document: dict[str, Any], *, source: str) -> Case:
     labs: list[LabResult] = []
     conditions: list[Condition] = []
     medications: list[Medication] = []
-    skipped: list[str] = []
+    skipped: list[tuple[int, str, str, str]] = []
+    seen: set[tuple[object, ...]] = set()
     not_read: Counter[str] = Counter()
     for number, entry in enumerate(entries):
         resource: Any = entry.resource
         field = f"entry[{number}].resource"
         if resource is None:
-            skipped.append(f"entry[{number}]: no resource (e.g. a delete request)")
+            skipped.append((number, "", "", "no resource (e.g. a delete request)"))
             continue
         kind = resource.get_resource_type()
         if kind in _STATUSES:
@@ -136,7 +183,9 @@ def case_from_bundle(document: dict[str, Any], *, source: str) -> Case:
                 _check_code(resource.gender, GENDERS | {None}, source, f"{field}.gender")
                 patients.append((field, resource))
             elif kind == "Observation":
-                labs.append(_observation(resource, source, field, last))
+                lab = _observation(resource, source, field, last)
+                _check_repeat(lab, seen)
+                labs.append(lab)
             elif kind == "Condition":
                 conditions.append(_condition(resource))
             elif kind in {"MedicationStatement", "MedicationRequest"}:
@@ -144,14 +193,27 @@ def case_from_bundle(document: dict[str, Any], *, source: str) -> Case:
             elif kind not in _READ:
                 not_read[kind] += 1
         except _Skip as reason:
-            skipped.append(f"entry[{number}] {kind}{reason}")
+            skipped.append((number, kind, reason.label, reason.reason))
+    lines = _skipped_lines(skipped)
     if not_read:
-        skipped.append("not read: " + ", ".join(f"{n} {kind}" for kind, n in not_read.items()))
+        lines.append("not read: " + ", ".join(f"{n} {kind}" for kind, n in not_read.items()))
     patient = _patient(patients, source, _reference_date(bundle, labs))
     identifier = bundle.identifier.value if bundle.identifier is not None else None
     return Case(id=bundle.id or identifier, patient=patient,
                 labs=labs, conditions=conditions, medications=medications, source=source,
-                skipped=skipped)
+                skipped=lines)
+
+
+def _check_repeat(lab: LabResult, seen: set[tuple[object, ...]]) -> None:
+    """Skip a result already read: same analyte, same instant, same value (an overlapping
+    panel reporting the same draw). Only a timed result can be told to be the same draw."""
+    if lab.taken_at is None:
+        return
+    key = (lab.analyte, lab.taken_at, round(lab.canonical_value, 4), lab.comparator)
+    if key in seen:
+        raise _Skip(f" {lab.loinc}", "the same result at the same moment as an earlier entry "
+                                     "(overlapping panels): read once")
+    seen.add(key)
 
 
 def _check_resource_types(document: dict[str, Any], source: str) -> None:
@@ -414,15 +476,24 @@ def _as_date(value: Date | datetime | str | None) -> Date | None:
     return value if isinstance(value, Date) else None
 
 
-def _observation_date(resource: Any) -> tuple[Date | None, str]:
+def _observation_date(resource: Any) -> tuple[Date | None, str, datetime | None]:
+    """The result's date, the element it came from, and its time of day when given (UTC)."""
     for element in ("effectiveDateTime", "effectiveInstant", "issued"):
         value = getattr(resource, element, None)
         if value is not None:
-            return _as_date(value), element
+            return _as_date(value), element, _utc(value)
     period = resource.effectivePeriod
     if period is not None and period.start is not None:
-        return _as_date(period.start), "effectivePeriod.start"
-    return None, "effectiveDateTime"
+        return _as_date(period.start), "effectivePeriod.start", _utc(period.start)
+    return None, "effectiveDateTime", None
+
+
+def _utc(value: Any) -> datetime | None:
+    """A date-time as naive UTC (what ``LabResult.taken_at`` holds); None for a bare date."""
+    if not isinstance(value, datetime):
+        return None
+    offset = value.utcoffset()
+    return value.replace(tzinfo=None) - offset if offset is not None else value
 
 
 def _observation(resource: Any, source: str, field: str,
@@ -432,28 +503,27 @@ def _observation(resource: Any, source: str, field: str,
     label = next((f" {c.code}" + (f" '{c.display}'" if c.display else "") for c in loincs),
                  f" '{resource.code.text}'" if resource.code and resource.code.text else "")
     if resource.status in _SKIPPED_OBSERVATION:
-        raise _Skip(f"{label}: status {resource.status}")
+        raise _Skip(label, f"status {resource.status}")
     quantity = resource.valueQuantity
     if quantity is None or quantity.value is None:
         if resource.dataAbsentReason is not None:
             reason = resource.dataAbsentReason
             code = next((c.code for c in reason.coding or [] if c.code), reason.text)
-            raise _Skip(f"{label}: no value (dataAbsentReason {code})")
+            raise _Skip(label, f"no value (dataAbsentReason {code})")
         if resource.component:
-            raise _Skip(f"{label}: a panel of components (e.g. blood pressure), not read")
-        raise _Skip(f"{label}: no numeric value (valueQuantity)")
+            raise _Skip(label, "a panel of components (e.g. blood pressure), not read")
+        raise _Skip(label, "no numeric value (valueQuantity)")
     catalogue = default_catalogue()
     known = next((c for c in loincs if catalogue.find(c.code) is not None), None)
     if known is None:
-        raise _Skip(f"{label}: not in the analyte catalogue" if loincs
-                    else f"{label}: no LOINC code")
+        raise _Skip(label, "not in the analyte catalogue" if loincs else "no LOINC code")
     if quantity.comparator is not None and quantity.comparator not in COMPARATORS:
         raise InputError(source, f"{field}.valueQuantity.comparator",
                          f"{quantity.comparator!r} is not one of {', '.join(COMPARATORS)}")
     if quantity.system not in (None, UCUM):
         raise InputError(source, f"{field}.valueQuantity.system",
                          f"unit system {quantity.system} is not UCUM")
-    date, element = _observation_date(resource)
+    date, element, taken_at = _observation_date(resource)
     if date is not None and date > last[0]:
         raise InputError(source, f"{field}.{element}", f"{date} is after {last[1]}")
     reference = None
@@ -465,7 +535,7 @@ def _observation(resource: Any, source: str, field: str,
     return make_lab_result(
         source=source, field=field, value=float(quantity.value),
         unit=quantity.code or quantity.unit, loinc=known.code, date=date,
-        reference_range=reference, comparator=quantity.comparator,
+        reference_range=reference, comparator=quantity.comparator, taken_at=taken_at,
         resource_id=f"Observation/{resource.id}" if resource.id else None,
         field_names={"value": f"{field}.valueQuantity.value",
                      "unit": f"{field}.valueQuantity.code", "loinc": f"{field}.code",
@@ -493,7 +563,7 @@ def _status_code(concept: Any) -> str | None:
 def _condition(resource: Any) -> Condition:
     text, code, system = _coded(resource.code, CONDITION_SYSTEMS)
     if text is None and code is None:
-        raise _Skip(": no text and no ICD-10-CM / SNOMED CT coding")
+        raise _Skip("", "no text and no ICD-10-CM / SNOMED CT coding")
     present = _status_code(resource.verificationStatus) not in _REFUTED
     past = _status_code(resource.clinicalStatus) in _PAST
     return Condition(text=text, code=code, system=system, present=present, past=past)
@@ -511,7 +581,7 @@ def _medication(resource: Any, index: dict[str, Any]) -> Medication:
     text, code, system = _coded(concept, MEDICATION_SYSTEMS)
     text = text or display
     if text is None and code is None:
-        raise _Skip(": the medication is not identified (no text, coding, resolvable "
-                    "reference or display)")
+        raise _Skip("", "the medication is not identified (no text, coding, resolvable "
+                        "reference or display)")
     return Medication(text=text, code=code, system=system,
                       present=resource.status not in _NOT_TAKEN)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ectocalc.vocabulary import (
     CERTAINTIES as CERTAINTIES,
@@ -80,7 +80,7 @@ ArgKind = Literal["concepts", "sites", "signs", "flags", "number", "bool", "stag
 CASE_PREDICATES: dict[str, ArgKind] = {
     "concept": "concepts", "family_history": "concepts", "suspected": "concepts",
     "active": "concepts",
-    "calcium": "flags",
+    "calcium": "flags", "urine_calcium_ratio": "flags",
     "ckd_stage_at_least": "stage", "ckd_stage_below": "stage", "dialysis": "bool",
     "egfr_below": "number", "kidney_function": "kidney",
     "ca_p_product_above": "number", "tmp_gfr_above": "number", "age_below": "number",
@@ -115,7 +115,14 @@ KEYED_PREDICATES: dict[str, tuple[str, ArgKind]] = {
     # issue 20 (clinical-a)
     "lab_at_least": ("analyte", "number"),
     "within_months": ("concept", "number"),
+    # issue 20 (clinical-b)
+    "derived_above": ("derived", "number"), "derived_below": ("derived", "number"),
 }
+DERIVED_NUMBERS = ("calcium_creatinine_clearance_ratio", "fractional_excretion_phosphate",
+                   "urine_calcium_creatinine_ratio")
+"""Derived indices ``derived_above.<x>`` / ``derived_below.<x>`` may compare (the urine
+calcium/creatinine ratio in mmol/mmol); ``urine_calcium_ratio: high | normal`` judges it for
+age."""
 
 Condition = dict[str, Any]
 
@@ -206,7 +213,7 @@ def check_condition(condition: Any, *, path: str, refs: References | None,
         if name not in KEYED_PREDICATES:
             raise KnowledgeError(f"{where}: unknown predicate '{name}'")
         subject_kind, kind = KEYED_PREDICATES[name]
-        allowed = {"syndrome": SYNDROMES,
+        allowed = {"syndrome": SYNDROMES, "derived": DERIVED_NUMBERS,
                    "analyte": refs.analytes if refs else None,
                    "concept": refs.concepts if refs else None}[subject_kind]
         if allowed is not None and subject not in allowed:
@@ -546,9 +553,11 @@ class KidneyFunction(Sourced):
 
 
 class Persistent(Sourced):
-    """``persistent_high.<analyte>``: the latest ``results`` results all above the upper limit."""
+    """``persistent_high.<analyte>``: the latest ``results`` results all above the upper limit,
+    the first and the last at least ``min_span_days`` apart (dated results only)."""
 
     results: int = Field(ge=2)
+    min_span_days: int = Field(default=0, ge=0)
 
 
 class AkiStage(_Entry):
@@ -571,11 +580,54 @@ class AcuteKidneyInjury(Sourced):
     """Highest first; below every listed stage an AKI is stage 1."""
 
 
+class RatioLimit(Sourced):
+    """An age band's upper reference limit of the spot urine calcium/creatinine ratio, as
+    published (mmol/mmol)."""
+
+    age: tuple[float, float]
+    """[from, to) in years."""
+    upper_mmol_mmol: float = Field(gt=0)
+
+
+class ClearanceRatio(Sourced):
+    """Calcium/creatinine clearance ratio: FHH below ``fhh_below``, PHPT above ``phpt_above``."""
+
+    fhh_below: float = Field(gt=0)
+    phpt_above: float = Field(gt=0)
+
+
+class FractionalPhosphate(Sourced):
+    """With a low serum phosphate, a fractional excretion above ``renal_loss_above`` (%) is
+    renal phosphate loss."""
+
+    renal_loss_above: float = Field(gt=0)
+
+
+class UrineIndices(_Entry):
+    """Cut-offs of the derived urine indices (``labs/derive.py``)."""
+
+    calcium_creatinine_ratio: list[RatioLimit]
+    """Upper limits by age, youngest first, covering every age from 0."""
+    clearance_ratio: ClearanceRatio
+    fractional_excretion_phosphate: FractionalPhosphate
+
+    @model_validator(mode="after")
+    def _bands_cover_ages(self) -> UrineIndices:
+        start = 0.0
+        for band in self.calcium_creatinine_ratio:
+            if band.age[0] != start or band.age[1] <= band.age[0]:
+                raise ValueError(f"calcium_creatinine_ratio: age bands must follow on from "
+                                 f"{start:g} years, got {list(band.age)}")
+            start = band.age[1]
+        return self
+
+
 class DefinitionsFile(_Entry):
     version: int
     kidney_function: KidneyFunction
     persistent: Persistent
     acute_kidney_injury: AcuteKidneyInjury
+    urine_indices: UrineIndices | None = None
 
 
 # ---------------------------------------------------------------------------- chemistry.yaml

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ectocalc.errors import InputError
 from ectocalc.labs import equations as eq
 from ectocalc.labs.catalogue import Catalogue, flag_value
-from ectocalc.model.assessment import Derivation, Derived, LabReport
+from ectocalc.model.assessment import Derivation, Derived, LabReport, UrineCalciumRatio
 from ectocalc.model.case import DAYS_PER_YEAR, Case, LabResult
 from ectocalc.model.display import age_words, reported
 from ectocalc.vocabulary import parse_ckd_stage
@@ -97,6 +97,7 @@ def derive(case: Case, *, knowledge: Knowledge, labs: Sequence[LabReport],
                          "more than 3 months (KDIGO 2012); the CKD-MBD certainty and the "
                          "monitoring schedule wait for it.")
     _tmp_gfr(case, cat, out)
+    _urine_indices(case, knowledge, out)
     _attach_input_refs(case, cat, out)
     return out
 
@@ -134,7 +135,9 @@ def creatinine_aki(case: Case, knowledge: Knowledge) -> str | None:
     or to at least 1.5 times a value from the prior 7 days (``definitions.yaml``); the stage
     (2.1.2) is the rise over the lowest value of those 7 days. Undated results are taken as of the
     case date; results with dates but no times count as within 48 hours when at most 2 days
-    apart (the safe reading). Returns the evidence, or None.
+    apart (the safe reading). Two timed results of the same moment (overlapping panels) are
+    not a rise: when they differ, that is a laboratory conflict (``lab_conflict``). Returns
+    the evidence, or None.
 
     Examples
     --------
@@ -161,6 +164,8 @@ stage 2; an undated result is taken as of the case date: confirm when it was mea
     timed = all(r.taken_at is not None for r in case.labs if r.analyte == "creatinine")
     for when, value, undated in series[:-1]:
         gap = last_when - when
+        if timed and not gap:
+            continue  # two results of one moment (overlapping panels): a conflict, not a rise
         days = gap.days + gap.seconds / 86400
         span = (f"{gap.total_seconds() / 3600:.0f} hours" if timed
                 else f"{gap.days} day{'s' if gap.days != 1 else ''}")
@@ -490,3 +495,63 @@ def _tmp_gfr(case: Case, cat: Catalogue, out: Derived) -> None:
         method="TRP = 1 - (Up/Pp)(Pcr/Ucr); TmP/GFR = TRP x Pp if TRP <= 0.86 else "
                "0.3 TRP/(1 - 0.8 TRP) x Pp", source=TMP_SOURCE,
         inputs={k: _fmt(v) for k, v in values.items() if v is not None}))
+
+
+def _urine_indices(case: Case, knowledge: Knowledge, out: Derived) -> None:
+    """Urine calcium/creatinine ratio (judged for age), calcium/creatinine clearance ratio and
+    fractional excretion of phosphate, from the latest spot urine and serum values.
+
+    The cut-offs and their sources are in ``definitions.yaml`` (urine_indices); without that
+    section nothing is derived.
+    """
+    cat, indices = knowledge.analytes, knowledge.definitions.urine_indices
+    values = {name: _value(case, cat, name) for name in
+              ("urine_calcium", "urine_creatinine", "urine_phosphate", "calcium", "creatinine",
+               "phosphate")}
+    ucr = values["urine_creatinine"]
+    if indices is None or ucr is None or ucr <= 0:
+        return
+    uca, up = values["urine_calcium"], values["urine_phosphate"]
+    sca, scr, sp = values["calcium"], values["creatinine"], values["phosphate"]
+    if uca is not None:
+        mg_mg = eq.urine_calcium_creatinine_ratio(uca, ucr)
+        ratio = UrineCalciumRatio(mg_mg=mg_mg,
+                                  mmol_mmol=mg_mg * eq.CREATININE_PER_CALCIUM_MOLAR_MASS)
+        age = case.patient.age_years
+        band = None if age is None else next(
+            (b for b in indices.calcium_creatinine_ratio if b.age[0] <= age < b.age[1]), None)
+        source = "Spot urine calcium / urine creatinine (mg/mg; x 2.822 for mmol/mmol)"
+        if band is not None:
+            ratio.upper_limit_mmol_mmol = band.upper_mmol_mmol
+            ratio.age_band = f"{band.age[0]:g}-{band.age[1]:g} y"
+            ratio.flag = "high" if ratio.mmol_mmol > band.upper_mmol_mmol else "normal"
+            source += f"; upper limit for age {knowledge.cite(band.source)}"
+        out.urine_calcium_creatinine_ratio = ratio
+        out.basis.append(Derivation(
+            quantity="urine_calcium_creatinine_ratio", value=mg_mg, unit="mg/mg",
+            method="urine calcium / urine creatinine", source=source,
+            inputs={"urine_calcium_mg_dl": _fmt(uca), "urine_creatinine_mg_dl": _fmt(ucr)}))
+        if sca is not None and scr is not None and sca > 0:
+            cccr = eq.calcium_creatinine_clearance_ratio(
+                urine_calcium=uca, serum_calcium=sca, serum_creatinine=scr, urine_creatinine=ucr)
+            out.calcium_creatinine_clearance_ratio = cccr
+            rule = indices.clearance_ratio
+            out.basis.append(Derivation(
+                quantity="calcium_creatinine_clearance_ratio", value=cccr, unit="1",
+                method=f"(UCa x SCr) / (SCa x UCr); < {rule.fhh_below:g} suggests FHH, "
+                       f"> {rule.phpt_above:g} primary hyperparathyroidism",
+                source=knowledge.cite(rule.source),
+                inputs={"urine_calcium_mg_dl": _fmt(uca), "calcium_mg_dl": _fmt(sca),
+                        "creatinine_mg_dl": _fmt(scr), "urine_creatinine_mg_dl": _fmt(ucr)}))
+    if up is not None and sp is not None and scr is not None and sp > 0:
+        fepo4 = eq.fractional_excretion_phosphate(
+            urine_phosphate=up, serum_phosphate=sp, serum_creatinine=scr, urine_creatinine=ucr)
+        out.fractional_excretion_phosphate = fepo4
+        rule_p = indices.fractional_excretion_phosphate
+        out.basis.append(Derivation(
+            quantity="fractional_excretion_phosphate", value=fepo4, unit="%",
+            method=f"(UP x SCr) / (SP x UCr) x 100; with low phosphate > "
+                   f"{rule_p.renal_loss_above:g} % is renal loss",
+            source=knowledge.cite(rule_p.source),
+            inputs={"urine_phosphate_mg_dl": _fmt(up), "phosphate_mg_dl": _fmt(sp),
+                    "creatinine_mg_dl": _fmt(scr), "urine_creatinine_mg_dl": _fmt(ucr)}))

@@ -174,3 +174,88 @@ def tubular_phosphate_reabsorption(
     if trp <= 0.86:
         return trp, trp * serum_phosphate
     return trp, 0.3 * trp / (1 - 0.8 * trp) * serum_phosphate
+
+
+CREATININE_PER_CALCIUM_MOLAR_MASS = 113.12 / 40.08
+"""mg/mg → mmol/mmol for a calcium/creatinine ratio: creatinine 113.12 g/mol over calcium
+40.08 g/mol (≈ 2.822)."""
+
+
+def urine_calcium_creatinine_ratio(urine_calcium: float, urine_creatinine: float) -> float:
+    """Spot urine calcium/creatinine ratio in the units given (mg/dL over mg/dL gives mg/mg).
+
+    Multiply a mg/mg ratio by :data:`CREATININE_PER_CALCIUM_MOLAR_MASS` for mmol/mmol
+    (Sargent 1993 and Metz 2006 tabulate both).
+
+    Raises
+    ------
+    ValueError
+        Urine creatinine is not positive.
+
+    Examples
+    --------
+    >>> round(urine_calcium_creatinine_ratio(20.0, 100.0), 3)  # 20 mg/dL over 100 mg/dL
+    0.2
+    >>> round(0.2 * CREATININE_PER_CALCIUM_MOLAR_MASS, 3)        # the same in mmol/mmol
+    0.564
+    """
+    if urine_creatinine <= 0:
+        raise ValueError("urine creatinine must be positive")
+    return urine_calcium / urine_creatinine
+
+
+def calcium_creatinine_clearance_ratio(
+    *, urine_calcium: float, serum_calcium: float, serum_creatinine: float,
+    urine_creatinine: float,
+) -> float:
+    """Calcium/creatinine clearance ratio, ``(UCa × SCr) / (SCa × UCr)`` (dimensionless).
+
+    Calcium and creatinine units must each match between serum and urine. Below 0.01 suggests
+    familial hypocalciuric hypercalcaemia, above 0.02 primary hyperparathyroidism (Christensen
+    2008; Bilezikian 2014 Fourth International Workshop).
+
+    Raises
+    ------
+    ValueError
+        Serum calcium or urine creatinine is not positive.
+
+    Examples
+    --------
+    UCa 2.0 mmol/L, SCr 0.080 mmol/L, SCa 2.80 mmol/L, UCr 8.0 mmol/L:
+    (2.0 × 0.080) / (2.80 × 8.0) = 0.16 / 22.4 = 0.00714 (FHH range).
+
+    >>> round(calcium_creatinine_clearance_ratio(urine_calcium=2.0, serum_calcium=2.80,
+    ...     serum_creatinine=0.080, urine_creatinine=8.0), 5)
+    0.00714
+    """
+    if serum_calcium <= 0 or urine_creatinine <= 0:
+        raise ValueError("serum calcium and urine creatinine must be positive")
+    return (urine_calcium * serum_creatinine) / (serum_calcium * urine_creatinine)
+
+
+def fractional_excretion_phosphate(
+    *, urine_phosphate: float, serum_phosphate: float, serum_creatinine: float,
+    urine_creatinine: float,
+) -> float:
+    """Fractional excretion of phosphate in percent, ``(UP × SCr) / (SP × UCr) × 100``.
+
+    The complement of the tubular reabsorption of phosphate: ``FEPO4 = (1 − TRP) × 100``
+    (Walton & Bijvoet 1975; Payne 1998). Units must each match between serum and urine.
+
+    Raises
+    ------
+    ValueError
+        Serum phosphate or urine creatinine is not positive.
+
+    Examples
+    --------
+    The TRP example above (Up 40, Pp 3.5, Pcr 1.0, Ucr 100 mg/dL): 40 × 1.0 / (3.5 × 100) × 100
+    = 11.43 %, i.e. TRP 0.886.
+
+    >>> round(fractional_excretion_phosphate(urine_phosphate=40, serum_phosphate=3.5,
+    ...     serum_creatinine=1.0, urine_creatinine=100), 2)
+    11.43
+    """
+    if serum_phosphate <= 0 or urine_creatinine <= 0:
+        raise ValueError("serum phosphate and urine creatinine must be positive")
+    return (urine_phosphate * serum_creatinine) / (serum_phosphate * urine_creatinine) * 100

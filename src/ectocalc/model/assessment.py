@@ -35,6 +35,18 @@ class Derivation(_Out):
     """Where the lab results it read came from (``labs[2]``, a FHIR ``Observation/…`` id)."""
 
 
+class UrineCalciumRatio(_Out):
+    """Spot urine calcium/creatinine ratio, in both units, judged against the upper limit for
+    the patient's age (``definitions.yaml`` urine_indices)."""
+
+    mg_mg: float
+    mmol_mmol: float
+    upper_limit_mmol_mmol: float | None = None
+    age_band: str | None = None
+    """The age band whose limit was used, e.g. ``1-2 y``; None without an age."""
+    flag: Literal["normal", "high"] | None = None
+
+
 class Derived(_Out):
     corrected_calcium_mg_dl: float | None = None
     corrected_calcium_mmol_l: float | None = None
@@ -52,6 +64,11 @@ class Derived(_Out):
     tubular_phosphate_reabsorption: float | None = None
     tmp_gfr_mg_dl: float | None = None
     tmp_gfr_mmol_l: float | None = None
+    urine_calcium_creatinine_ratio: UrineCalciumRatio | None = None
+    calcium_creatinine_clearance_ratio: float | None = None
+    """(UCa x SCr) / (SCa x UCr): < 0.01 suggests FHH, > 0.02 primary hyperparathyroidism."""
+    fractional_excretion_phosphate: float | None = None
+    """(UP x SCr) / (SP x UCr) x 100, percent."""
     on_dialysis: bool = False
     acute_kidney_injury: str | None = None
     """Acute kidney injury by the KDIGO 2012 creatinine criteria, with the values (or None)."""

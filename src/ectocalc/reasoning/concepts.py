@@ -20,6 +20,7 @@ import re
 import sys
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import Literal
 
 from ectocalc.knowledge import Knowledge
 from ectocalc.knowledge.schema import ConceptEntry, ConceptKind, PatientGuard
@@ -29,18 +30,21 @@ from ectocalc.model.case import Case
 # as in "off dialysis", not "off-label").
 _NEGATION = re.compile(
     r"\b(no|not|denies|denied|without|negative for|free of|ruled out|rules out|r/o|absence of|"
-    r"never had|no history of|no evidence of|no sign of|no signs of)\b|(?<![\w-])off(?![\w-])"
+    r"never|avoid|avoids|avoiding|no history of|no evidence of|no sign of|no signs of|"
+    r"declined|declines|refused|refuses|deferred)\b|(?<![\w-])off(?![\w-])"
 )
 # ...and cues that negate the mention before them in the clause (post-negation: "pregnancy
 # excluded", "pregnancy test negative").
-_NEGATION_AFTER = re.compile(r"\b(excluded|ruled out|negative|absent|not present|not seen)\b")
+_NEGATION_AFTER = re.compile(r"\b(excluded|ruled out|negative|absent|not present|not seen|"
+                             r"declined|refused|deferred|not done|not performed)\b")
 _FAMILY = re.compile(r"\b(family history|fh|mother|father|sister|brother|sibling|siblings|parent|"
                      r"parents|daughter|son|relative|first-degree|cousin|aunt|uncle)\b")
 _HISTORY_KINDS: tuple[ConceptKind, ...] = ("condition", "medication", "procedure", "sign",
                                            "family_history")
 # Cues that make a mention a suspicion rather than an established diagnosis.
 _HEDGE = re.compile(r"\b(suspected|suspicion of|possible|probable|likely|presumed|query|"
-                    r"questionable|cannot exclude|consider)\b")
+                    r"questionable|cannot exclude|consider|rule out|to exclude|"
+                    r"concern for|worried about)\b|\?")
 _CLAUSE_BREAK = re.compile(r"[.;:,]|\bbut\b|\bhowever\b|\bexcept\b")
 # Cues that make a mention history rather than a current state: before it in the clause ("h/o",
 # "s/p", "former") or after it in the sentence ("resolved", an ended date range "2016-2024").
@@ -51,10 +55,26 @@ _PAST_BEFORE = re.compile(r"(?<![\w/])(h/o|hx of|history of|s/p|status post|form
 _PAST_AFTER = re.compile(r"\b(resolved|in remission|(?<!physically )inactive|quiescent|stopped|"
                          r"discontinued|ceased|ended|"
                          r"(?:19|20)\d\d\s*(?:-|\u2013|to)\s*(?:19|20)\d\d)\b")
+# A condition followed by "treated in 2021" or "s/p" its curative operation ("SHPT s/p PTX"),
+# or with "cured" / "no recurrence" later in its sentence, is history too (a condition only, and
+# the treatment right after it: "ESRD on HD s/p PTX" keeps ESRD and dialysis current).
+_TREATED_AFTER = re.compile(r"\b(treated\s+(?:in\s+)?(?:19|20)\d\d|"
+                            r"(?:s/p|status post)\s+(?:ptx|parathyroidectomy|thyroidectomy|"
+                            r"resection|excision|surgery|mastectomy|lobectomy|chemotherapy|"
+                            r"radiotherapy|curative))(?![\w/])")
+_CURED_AFTER = re.compile(r"\b(cured|no recurrence|without recurrence|no evidence of disease|"
+                          r"ned)\b")
+# A relative named after the mention in its clause: "FHH in mother and sister".
+_FAMILY_AFTER = re.compile(r"\b(?:in|of)\s+(?:(?:his|her|the|a|both)\s+)?(?:mother|father|"
+                           r"sister|brother|siblings?|parents?|daughter|son|relatives?|cousin|"
+                           r"aunt|uncle)\b")
 # ...unless the sentence says it goes on ("history of ESRD on HD since 2015", "to present").
 _CURRENT_AFTER = re.compile(r"\b((?<!inactive )(?<!remission )since|ongoing|currently|current|"
                             r"still|to date|present|now on)\b")
 _SENTENCE_END = re.compile(r"[.;]")
+
+
+MentionContext = Literal["affirmed", "negated", "historical", "hypothetical", "family"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +90,21 @@ class Mention:
     present: bool = True
     family: bool = False
     attributes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def context(self) -> MentionContext:
+        """How the text places the concept: in a relative (``family``), denied (``negated``),
+        in the past (``historical``), suspected (``hypothetical``), else ``affirmed``; the
+        labels of the phrase set (``tests/reasoning/data/phrases.yaml``)."""
+        if self.family:
+            return "family"
+        if "negated" in self.attributes:
+            return "negated"
+        if "past" in self.attributes:
+            return "historical"
+        if "suspected" in self.attributes:
+            return "hypothetical"
+        return "affirmed" if self.present else "negated"
 
 
 _WORD = re.compile(r"\w+")
@@ -144,6 +179,7 @@ class _Context:
     """
 
     def __init__(self, lowered: str) -> None:
+        self.text = lowered
         self.breaks = [m.end() for m in _CLAUSE_BREAK.finditer(lowered)]
         self.stops = [m.start() for m in _SENTENCE_END.finditer(lowered)]
         self.cues = {name: [(m.start(), m.end()) for m in cue.finditer(lowered)]
@@ -151,6 +187,9 @@ class _Context:
                                        ("negation_after", _NEGATION_AFTER), ("family", _FAMILY),
                                        ("hedge", _HEDGE), ("past_before", _PAST_BEFORE),
                                        ("past_after", _PAST_AFTER),
+                                       ("treated_after", _TREATED_AFTER),
+                                       ("cured_after", _CURED_AFTER),
+                                       ("family_after", _FAMILY_AFTER),
                                        ("current_after", _CURRENT_AFTER))}
 
     def clause_start(self, position: int) -> int:
@@ -174,17 +213,34 @@ class _Context:
         i = bisect.bisect_left(cues, (start, -1))
         return i < len(cues) and cues[i][1] <= end
 
-    def is_past(self, clause_start: int, start: int, end: int) -> bool:
+    def is_past(self, clause_start: int, start: int, end: int, *, condition: bool = False) -> bool:
         """History: a cue before the mention in its clause ("h/o", "s/p", "former") or after it
-        in its sentence ("resolved", an ended date range such as 2016-2024)."""
+        in its sentence ("resolved", an ended date range such as 2016-2024); for a
+        ``condition``, also its treatment right after it ("treated in 2021", "s/p PTX") or its
+        cure in its sentence ("no recurrence")."""
         i = bisect.bisect_left(self.stops, end)
         stop = self.stops[i] if i < len(self.stops) else sys.maxsize
         # "...on HD since 2015" keeps its own clause current, not a later one ("h/o HD for AKI,
         # off dialysis since 2022").
         if self.within("current_after", end, self.clause_end(end)):
             return False
-        return self.within("past_before", clause_start, start) or self.within(
-            "past_after", end, stop)
+        return (self.within("past_before", clause_start, start)
+                or self.within("past_after", end, stop)
+                or (condition and (self.next_to("treated_after", end)
+                                   or self.within("cured_after", end, stop))))
+
+    def next_to(self, name: str, end: int) -> bool:
+        """A ``name`` cue right after ``end``, with only spaces or punctuation between ("SHPT
+        s/p PTX", "thyroid cancer (treated 2021)", but not "ESRD on HD s/p PTX")."""
+        cues = self.cues[name]
+        i = bisect.bisect_left(cues, (end, -1))
+        return i < len(cues) and not self.text[end:cues[i][0]].strip(" ,(-\u2013")
+
+    def family(self, clause_start: int, start: int, end: int) -> bool:
+        """A relative named before the mention in its clause ("mother has PXE") or after it
+        ("FHH in mother and sister")."""
+        return self.within("family", clause_start, start) or self.within(
+            "family_after", end, self.clause_end(end))
 
 
 def _normalise_icd(code: str) -> str:
@@ -229,16 +285,17 @@ def find_in_text(text: str, origin: str, *, knowledge: Knowledge,
                 start, end = match.span()
                 clause = context.clause_start(start)
                 attributes = {k: v for k, v in match.groupdict().items() if v}
-                past = context.is_past(clause, start, end)
+                past = context.is_past(clause, start, end, condition=entry.kind == "condition")
+                negated = context.negated(clause, start, end)
                 mention = Mention(
                     id=entry.id, kind=entry.kind, label=entry.label, origin=origin,
                     matched=text[start:end],
-                    present=(not context.negated(clause, start, end)
-                             and (entry.past_counts or not past)),
-                    family=context.within("family", clause, start),
+                    present=not negated and (entry.past_counts or not past),
+                    family=context.family(clause, start, end),
                     attributes={k: v.upper() for k, v in attributes.items()}
                     | ({"suspected": "true"} if context.within("hedge", clause, start) else {})
-                    | ({"past": "true"} if past else {}),
+                    | ({"past": "true"} if past else {})
+                    | ({"negated": "true"} if negated else {}),
                 )
                 # An affirmed mention wins over a negated one, an attributed one over a bare
                 # one, then the longer wording.

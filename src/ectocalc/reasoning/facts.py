@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
+
+from pydantic import BaseModel
 
 from ectocalc.knowledge import Knowledge
 from ectocalc.labs import ADULT_AGE_YEARS, gfr_category
@@ -142,6 +145,63 @@ def _genes(case: Case) -> dict[str, tuple[bool, str]]:
         zygosity = "biallelic" if biallelic else "monoallelic"
         genes[gene] = (biallelic, f"{where}: {gene} pathogenic variant ({zygosity})")
     return genes
+
+
+def unread_genetics(case: Case, knowledge: Knowledge) -> list[str]:
+    """Genetic results no rule uses, one line each (for ``skipped_inputs``): never dropped
+    silently. A variant that is not (likely) pathogenic counts for nothing; a pathogenic one in
+    a gene no rule of the knowledge base reads is listed so the reader sees it was not weighed.
+
+    Examples
+    --------
+    >>> from ectocalc.knowledge import load_knowledge
+    >>> from ectocalc.model.case import GeneticFinding
+    >>> case = Case(genetics=[GeneticFinding(gene="CYP24A1"), GeneticFinding(gene="BRCA2"),
+    ...                       GeneticFinding(gene="ABCC6", classification="vus")])
+    >>> for line in unread_genetics(case, load_knowledge()):
+    ...     print(line)
+    genetics[1]: BRCA2 pathogenic variant not used: no rule of the knowledge base reads this gene
+    genetics[2]: ABCC6 vus not used: only pathogenic or likely pathogenic variants count
+    """
+    read = _genes_read(knowledge)
+    lines = []
+    for i, g in enumerate(case.genetics):
+        gene = g.gene.upper()
+        if g.classification not in PATHOGENIC:
+            lines.append(f"genetics[{i}]: {gene} {g.classification} not used: only pathogenic "
+                         f"or likely pathogenic variants count")
+        elif gene not in read:
+            lines.append(f"genetics[{i}]: {gene} {g.classification.replace('_', ' ')} variant "
+                         f"not used: no rule of the knowledge base reads this gene")
+    return lines
+
+
+_GENE_PREDICATES = ("gene", "gene_biallelic", "gene_monoallelic")
+
+
+@lru_cache(maxsize=8)
+def _genes_read(knowledge: Knowledge) -> frozenset[str]:
+    """Every HGNC symbol a rule condition of the bundle names."""
+    found: set[str] = set()
+
+    def visit(node: object) -> None:
+        if isinstance(node, BaseModel):
+            for name in type(node).model_fields:
+                visit(getattr(node, name))
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key in _GENE_PREDICATES:
+                    found.update(str(v).upper() for v in (value if isinstance(value, list)
+                                                          else [value]))
+                else:
+                    visit(value)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item)
+
+    for model in knowledge.files.values():
+        visit(model)
+    return frozenset(found)
 
 
 _SIDES = re.compile(r"\b(left|right|bilateral|both|l|r)\b(?![/-])")

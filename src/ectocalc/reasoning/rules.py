@@ -117,24 +117,67 @@ def _lab_above_uln(facts: Facts, analyte: str, times: float) -> Match:
 
 
 def _persistent_high(facts: Facts, analyte: str, wanted: bool) -> Match:
-    """The latest results of ``analyte`` all above range (``definitions.yaml`` persistent)."""
-    n = facts.knowledge.definitions.persistent.results
+    """The latest results of ``analyte`` all above range, the first and the last at least the
+    definition's span apart (``definitions.yaml`` persistent: two results a week apart show no
+    persistence; an undated result cannot show the span)."""
+    definition = facts.knowledge.definitions.persistent
+    n, span = definition.results, definition.min_span_days
     results = sorted((r for r in facts.case.labs if r.analyte == analyte),
                      key=lambda r: (r.date is None, r.date))
     upper = _upper_limit(facts, analyte)
     recent = results[-n:]
-    persistent = (upper is not None and len(recent) == n
-                  and all(r.canonical_value > upper for r in recent))
+    high = (upper is not None and len(recent) == n
+            and all(r.canonical_value > upper for r in recent))
+    first, last = (recent[0].date, recent[-1].date) if recent else (None, None)
+    apart = span == 0 or (first is not None and last is not None and (last - first).days >= span)
+    persistent = high and apart
     if persistent != wanted:
         return NO
     values = ", ".join(f"{r.canonical_value:g}" for r in recent)
     label = facts.knowledge.analytes.analytes[analyte].label
     count = _WORDS[n] if n < len(_WORDS) else str(n)
-    return _yes(f"{label} above range on the last {count} results ({values})" if persistent
-                else f"{label}: no repeated high result (a single value)")
+    if persistent:
+        return _yes(f"{label} above range on the last {count} results ({values})")
+    if high:
+        return _yes(f"{label}: the last {count} high results ({values}) are not {span} days "
+                    f"apart (undated or too close to show persistence)")
+    return _yes(f"{label}: no repeated high result (a single value)")
 
 
 _WORDS = ("no", "one", "two", "three", "four", "five", "six")
+
+
+def _derived_number(facts: Facts, quantity: str) -> tuple[float | None, str]:
+    """A derived index of ``DERIVED_NUMBERS`` and its words (the ratio in mmol/mmol)."""
+    derived = facts.derived
+    if quantity == "urine_calcium_creatinine_ratio":
+        ratio = derived.urine_calcium_creatinine_ratio
+        return (None, "") if ratio is None else (
+            ratio.mmol_mmol, f"urine calcium/creatinine {ratio.mmol_mmol:.3g} mmol/mmol")
+    value = getattr(derived, quantity)
+    unit = " %" if quantity == "fractional_excretion_phosphate" else ""
+    return value, f"{quantity.replace('_', ' ')} {value:.3g}{unit}" if value is not None else ""
+
+
+def _derived_compare(facts: Facts, quantity: str, threshold: float, *, above: bool) -> Match:
+    value, words = _derived_number(facts, quantity)
+    if value is None or (value <= threshold if above else value >= threshold):
+        return NO
+    return _yes(f"{words} {'>' if above else '<'} {threshold:g}")
+
+
+def _urine_calcium_ratio(facts: Facts, flags: Any) -> Match:
+    """The spot urine calcium/creatinine ratio judged for age (``missing`` when not derived)."""
+    ratio = facts.derived.urine_calcium_creatinine_ratio
+    flag = None if ratio is None else ratio.flag
+    if not _flag_matches(flag, flags):
+        return NO
+    if ratio is None:
+        return _yes("urine calcium/creatinine ratio not available")
+    limit = (f" (upper limit {ratio.upper_limit_mmol_mmol:g} for age {ratio.age_band})"
+             if ratio.upper_limit_mmol_mmol is not None else "")
+    return _yes(f"urine calcium/creatinine {ratio.mg_mg:.3g} mg/mg, {ratio.mmol_mmol:.3g} "
+                f"mmol/mmol{limit}: {flag or 'not judged'}")
 
 
 def _stage_at_least(facts: Facts, stage: str) -> Match:
@@ -370,6 +413,7 @@ _CASE: dict[str, CasePredicate] = {
     "suspected": lambda f, v: _concept(f, v, suspected=True),
     "active": lambda f, v: _concept(f, v, active=True),
     "calcium": lambda f, v: _yes(f.calcium.text) if _flag_matches(f.calcium.flag, v) else NO,
+    "urine_calcium_ratio": _urine_calcium_ratio,
     "ckd_stage_at_least": _stage_at_least,
     "ckd_stage_below": _stage_below,
     "dialysis": lambda f, v: _bool_state(f.dialysis, v, f.ckd_stage_basis if f.dialysis
@@ -416,6 +460,8 @@ _KEYED: dict[str, Callable[[Facts, str, Any], Match]] = {
     "lab_above_uln": _lab_above_uln,
     "persistent_high": _persistent_high,
     "syndrome_at_least": _syndrome_at_least,
+    "derived_above": lambda f, q, v: _derived_compare(f, q, v, above=True),
+    "derived_below": lambda f, q, v: _derived_compare(f, q, v, above=False),
     "lab_at_least": _lab_at_least,
     "within_months": _within_months,
 }

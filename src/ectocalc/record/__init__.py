@@ -10,6 +10,7 @@ and audit log live in the same database.
 from ectocalc.record._ingest import AddResult, add_case, add_files, add_scan
 from ectocalc.record._rules import RecordRules, record_rules
 from ectocalc.record._store import Store, default_url, open_store, schema_revision
+from ectocalc.record._trends import monitoring_due
 from ectocalc.record._users import (
     AuditRow,
     Role,
@@ -26,6 +27,7 @@ from ectocalc.record._view import (
     list_patients,
     patient_revision,
     patient_view,
+    scans_for,
 )
 
 __all__ = [
@@ -47,9 +49,11 @@ __all__ = [
     "get_user",
     "list_patients",
     "list_users",
+    "monitoring_due",
     "open_store",
     "patient_revision",
     "patient_view",
     "record_rules",
+    "scans_for",
     "schema_revision",
 ]

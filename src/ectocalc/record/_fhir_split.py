@@ -19,6 +19,7 @@ from ectocalc.io.fhir import CLINICAL, case_from_bundle, link_subjects, patient_
 from ectocalc.model.case import Case
 
 _ENTRY = re.compile(r"^entry\[(\d+)\]")
+_ANY_ENTRY = re.compile(r"\bentry\[(\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -110,5 +111,6 @@ def _read_part(document: dict[str, Any], indices: list[int], source: str) -> Cas
                 if item.input_ref else item for item in items]
 
     return case.model_copy(update={
-        "skipped": [original(line) for line in case.skipped], "labs": moved(case.labs),
+        "skipped": [_ANY_ENTRY.sub(lambda m: f"entry[{indices[int(m.group(1))]}]", line)
+                    for line in case.skipped], "labs": moved(case.labs),
         "conditions": moved(case.conditions), "medications": moved(case.medications)})

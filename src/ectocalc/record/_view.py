@@ -13,6 +13,7 @@ from ectocalc.errors import InputError
 from ectocalc.model.assessment import Assessment
 from ectocalc.model.case import Case, LabResult, Patient
 from ectocalc.model.display import reported
+from ectocalc.model.scan import ScanResult
 from ectocalc.record._query import (
     as_lab,
     case_as_of,
@@ -93,6 +94,16 @@ def case_for(store: Store, patient_id: str, as_of: Date) -> Case:
     """The patient's case as known on ``as_of`` (results and history up to that date)."""
     with store.session() as session:
         return case_as_of(session, find_patient(session, patient_id), as_of)
+
+
+def scans_for(store: Store, patient_id: str, as_of: Date) -> list[ScanResult]:
+    """The patient's stored scan results up to ``as_of`` (none when not in the record)."""
+    with store.session() as session:
+        try:
+            patient = find_patient(session, patient_id)
+        except InputError:
+            return []
+        return stored_scans(session, patient, as_of)
 
 
 def patient_view(store: Store, patient_id: str, *, today: Date | None = None) -> dict[str, Any]:

@@ -67,6 +67,13 @@ def _derived(a: Assessment) -> RenderableType:
         status = d.calcium_status or "unknown"
         extra.append(Text.assemble("Calcium judged on: ", (d.calcium_basis, "bold"), " — ",
                                    (status, FLAG_STYLE.get(status, ""))))
+    ratio = d.urine_calcium_creatinine_ratio
+    if ratio is not None and ratio.flag is not None:
+        extra.append(Text.assemble(
+            f"Urine calcium/creatinine {_num(ratio.mg_mg)} mg/mg ({_num(ratio.mmol_mmol)} "
+            f"mmol/mmol): ", (ratio.flag, FLAG_STYLE.get(ratio.flag, "")),
+            f" for age {ratio.age_band} (upper limit {_num(ratio.upper_limit_mmol_mmol)} "
+            "mmol/mmol)"))
     if len(d.egfr_by_equation) > 1:
         extra.append(Text("eGFR by equation: " + "; ".join(
             f"{k} {v:g}" for k, v in d.egfr_by_equation.items())))

@@ -152,9 +152,11 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
     _sign_in_routes(app)
 
     from ectocalc.web._api import router as api_router
+    from ectocalc.web._cds import router as cds_router
     from ectocalc.web._pages import router as page_router
 
     app.include_router(api_router)
+    app.include_router(cds_router)
     app.include_router(page_router)
     return app
 
