@@ -115,3 +115,17 @@ def test_a_bundle_without_patient_must_name_one_patient(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         split_bundle(bundle, source="b.json", patient_id="P-7")
     assert caught.value.field == "entry[1].resource.subject"
+
+
+def test_a_uuid_reference_names_the_patient_of_that_id(tmp_path: Path) -> None:
+    """Resources taken out of a Synthea transaction keep ``urn:uuid:`` references while the
+    Patient is now known by ``Patient/id`` (a CDS Hooks prefetch): the UUID still names it."""
+    bundle = slim_bundle("Louis_Maggio", observations=2)
+    patient = patient_of(bundle)
+    bundle["entry"][0]["fullUrl"] = f"Patient/{patient['id']}"
+    for entry in bundle["entry"][1:]:
+        assert entry["resource"]["subject"]["reference"] == f"urn:uuid:{patient['id']}"
+    assert sorted(lab.value for lab in _load(tmp_path, bundle).labs) == values(bundle)
+    bundle["entry"][1]["resource"]["subject"]["reference"] = \
+        "urn:uuid:00000000-0000-4000-8000-000000000000"
+    assert _refusal(tmp_path, bundle).field == "entry[1].resource.subject"

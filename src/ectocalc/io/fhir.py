@@ -8,11 +8,13 @@ Bundles as EHRs send them: ``document`` (an International Patient Summary), ``co
   be a string (a JSON number or true/false is refused, naming it).
 - The patient of each Observation, Condition and medication is its ``subject`` (or
   ``patient``), resolved against the Bundle's Patient (:func:`link_subjects`): by ``fullUrl``,
-  ``Patient/id`` (relative or ``[base]/Patient/id``), ``Patient?identifier=system|value`` or a
-  logical ``identifier`` reference (system and value). A reference that does not resolve to a
-  Patient of the Bundle (``Patient/someone-else``, a Group, a display only) is refused, naming
-  the entry: a result is never filed under a patient its subject does not name. An entry
-  without ``subject`` belongs to the Bundle's one Patient.
+  ``Patient/id`` (relative or ``[base]/Patient/id``), ``urn:uuid:id`` when the Patient's id is
+  that UUID (resources exported from a transaction keep such references),
+  ``Patient?identifier=system|value`` or a logical ``identifier`` reference (system and
+  value). A reference that does not resolve to a Patient of the Bundle
+  (``Patient/someone-else``, a Group, a display only) is refused, naming the entry: a result
+  is never filed under a patient its subject does not name. An entry without ``subject``
+  belongs to the Bundle's one Patient.
 - Observation: the first LOINC coding the analyte catalogue knows, UCUM ``valueQuantity``
   with its ``comparator`` (``<``, ``<=``, ``>=``, ``>``: kept with the value), referenceRange,
   effective date.
@@ -91,6 +93,7 @@ CLINICAL = ("Observation", "Condition", "MedicationStatement", "MedicationReques
 """The resource types read whose ``subject`` (or ``patient``) must be the Bundle's Patient."""
 _READ = {"Patient", "Medication", *CLINICAL}
 _PATIENT_TAIL = re.compile(r"(?:^|/)(Patient/[^/]+)(?:/_history/[^/]+)?$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _CONDITIONAL = re.compile(r"^Patient\?identifier=(?:([^|]*)\|)?(.+)$")
 
 
@@ -286,6 +289,8 @@ def link_subjects(document: dict[str, Any], *, source: str) -> SubjectLinks:
             aliases[full_url] = index
         if isinstance(resource.get("id"), str):
             aliases[f"Patient/{resource['id']}"] = index
+            if _UUID.match(resource["id"]):  # a UUID names one resource wherever it appears
+                aliases.setdefault(f"urn:uuid:{resource['id']}", index)
         for identifier in patient_identifiers(resource, source=source,
                                               field=f"entry[{index}].resource"):
             identifiers.setdefault(identifier, index)
