@@ -216,6 +216,8 @@ STAGES = {
                 "when too few band voxels)",
     "candidates": "candidates: dense voxels above the threshold outside bone (from the bone "
                   "stage's dense voxels)",
+    "noise": "noise test: local noise SD around each candidate region, peak against "
+             "threshold + k SD (and the rejected specks counted as lesions)",
     "labelling": "labelling: 2D scoring pieces per slice box, size rule, 3D lesions on their "
                  "bounding box",
     "measures": "measures: volume, mass, peak, Agatston pieces, diameters",
@@ -225,11 +227,14 @@ STAGES = {
 
 def stage_times(volume) -> dict[str, float]:
     """Seconds per stage of one ``analyse`` (default convention), the stages run in turn."""
+    import numpy as np
+
     from ectocalc.imaging import body_mask, factor_thresholds, find_opacified_lumen, get_convention
 
     # The stage split needs the pipeline's internal steps (white-box profiling).
     from ectocalc.imaging.detect import bone_and_dense
-    from ectocalc.imaging.measure import _kept_flat, measure_flat
+    from ectocalc.imaging.measure import _kept_flat, count_lesions, measure_flat
+    from ectocalc.imaging.noise import reject_noise
     from ectocalc.imaging.scan import _type_all
 
     hu, spacing = volume.hu, (volume.slice_increment_mm, *volume.pixel_spacing_mm)
@@ -257,6 +262,14 @@ def stage_times(volume) -> dict[str, float]:
         return dense[keep]
 
     candidates = timed("candidates", candidates_of)
+
+    def noise_test():
+        verdict = reject_noise(hu, candidates, threshold_hu=thresholds[0], spacing_mm=spacing)
+        count_lesions(hu.shape, np.setdiff1d(candidates, verdict.kept, assume_unique=True),
+                      convention=convention, **keyword)
+        return verdict.kept
+
+    candidates = timed("noise", noise_test)
     timed("labelling", lambda: _kept_flat(hu.shape, candidates, convention=convention,
                                           **keyword))
     start = clock()

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ectocalc import service
-from ectocalc.cohort import discover_items
+from ectocalc.cohort import content_digest, discover_items
 from ectocalc.errors import InputError
 
 if TYPE_CHECKING:
@@ -189,3 +189,57 @@ def test_db_puts_cases_scans_and_assessments_in_the_record(
     assert [point["value"] for point in view["series"]["cac_agatston"]] == \
         [float(pair["agatston"])]
     assert view["series"]["phosphate"][0]["value"] == 5.1
+
+
+def test_rerun_says_how_many_items_it_skipped(cohort_source: Cohort,
+                                              cohort_run: tuple[Path, list[Path]],
+                                              tmp_path: Path, skip_if_settings_changed) -> None:
+    from typer.testing import CliRunner
+
+    from ectocalc.cli import app
+
+    out, inputs = cohort_run
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    first = read_csv(out / "cohort.csv")
+    done_before = sum(row["status"] == "done" for row in first)
+    result = CliRunner().invoke(app, ["cohort", *map(str, inputs), "--out", str(copy),
+                                      "--workers", "1"])
+    assert result.exit_code == 1  # the broken items fail again
+    skip_if_settings_changed(out / "items" / "ph-a", copy / "items" / "ph-a")
+    broken = len(cohort_source.broken)
+    assert done_before == len(first) - broken
+    assert (f"cohort: {done_before} done, {broken} failed; {done_before} skipped (done by an "
+            "earlier run, inputs and settings unchanged)") in result.output
+
+
+def test_each_distinct_input_is_hashed_once_and_cached_in_the_run_folder(
+        cohort_source: Cohort, tmp_path: Path) -> None:
+    from ectocalc.cohort._digests import CACHE_FILE, DigestCache
+
+    scans = list(cohort_source.scans.values())[:2]
+    case = cohort_source.root / "cases" / "ckd4.yaml"
+    first = DigestCache(tmp_path)
+    digests = [first.of([scans[i % 2]]) for i in range(10)] + [first.of([case, scans[0]])]
+    assert first.hashed == 3  # two series and one case file, whatever the number of items
+    assert digests[0] == content_digest([scans[0]]) != digests[1]
+    first.save()
+    stored = (tmp_path / CACHE_FILE).read_text()
+    assert scans[0].name not in stored and "ckd4" not in stored  # file names may be identities
+
+    again = DigestCache(tmp_path)  # a rerun: nothing read, same digests
+    assert [again.of([scans[i % 2]]) for i in range(10)] + [again.of([case, scans[0]])] \
+        == digests
+    assert again.hashed == 0
+
+    copied = tmp_path / "case.yaml"  # an edit keeping the size: a new time, a new digest
+    shutil.copy2(case, copied)
+    cache = DigestCache(tmp_path)
+    before = cache.of([copied])
+    cache.save()
+    text = copied.read_text()
+    copied.write_text(text.replace("value: 5.1", "value: 5.2"))
+    assert len(copied.read_text()) == len(text)
+    changed = DigestCache(tmp_path)
+    assert changed.of([copied]) == content_digest([copied]) != before
+    assert changed.hashed == 1

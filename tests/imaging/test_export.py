@@ -208,27 +208,29 @@ def test_a_birth_date_written_with_dashes_is_written_as_dicom_da(
     import copy
 
     volume, labels, result = case
-    first = copy.deepcopy(volume.source_datasets[0])
-    first.PatientBirthDate = written_as
+    series = copy.deepcopy(volume.source_datasets)  # every slice carries the birth date
+    for ds in series:
+        ds.PatientBirthDate = written_as
     dashed = CTVolume(hu=volume.hu, affine=volume.affine,
                       pixel_spacing_mm=volume.pixel_spacing_mm,
                       slice_increment_mm=volume.slice_increment_mm,
-                      kvp=volume.kvp, source_datasets=[first, *volume.source_datasets[1:]])
+                      kvp=volume.kvp, source_datasets=series)
     seg = write_seg(dashed, labels, result, tmp_path / "seg.dcm")
     sr = write_sr(dashed, result, seg, tmp_path / "sr.dcm")
     assert pydicom.dcmread(seg).PatientBirthDate == dicom_da
     assert pydicom.dcmread(sr).PatientBirthDate == dicom_da
-    assert first.PatientBirthDate == written_as
+    assert {ds.PatientBirthDate for ds in series} == {written_as}
 
 
 def test_a_birth_date_that_is_no_date_is_refused_by_name(case: tuple, tmp_path: Path) -> None:
     import copy
 
     volume, labels, result = case
-    first = copy.deepcopy(volume.source_datasets[0])
-    first.PatientBirthDate = "12/04/1955"
+    series = copy.deepcopy(volume.source_datasets)
+    for ds in series:
+        ds.PatientBirthDate = "12/04/1955"
     bad = CTVolume(hu=volume.hu, affine=volume.affine, pixel_spacing_mm=volume.pixel_spacing_mm,
                    slice_increment_mm=volume.slice_increment_mm, kvp=volume.kvp,
-                   source_datasets=[first, *volume.source_datasets[1:]])
+                   source_datasets=series)
     with pytest.raises(ValueError, match="PatientBirthDate of the source CT is not a date"):
         write_seg(bad, labels, result, tmp_path / "seg.dcm")

@@ -216,6 +216,7 @@ def test_every_bundled_file_is_validated() -> None:
     """Each file of the packaged bundle is a core file or has a registered schema."""
     from pydantic import BaseModel
 
+    import ectocalc.cds._schema
     import ectocalc.imaging._knowledge
     import ectocalc.record._rules
     import ectocalc.scales  # noqa: F401 - registers scales.yaml

@@ -27,9 +27,9 @@ TABLES = {"patients", "identifiers", "sources", "lab_results", "conditions", "me
 
 def test_open_creates_every_table_at_head(store: Store, db_url: str) -> None:
     assert set(inspect(store.engine).get_table_names()) >= TABLES
-    assert schema_revision(store) == "0002"
+    assert schema_revision(store) == "0003"
     again = open_store(db_url)  # opening again changes nothing
-    assert schema_revision(again) == "0002"
+    assert schema_revision(again) == "0003"
     again.dispose()
 
 
@@ -72,8 +72,11 @@ def test_users_and_audit(store: Store) -> None:
     assert [u.username for u in list_users(store)] == ["alice", "bob"]
     with pytest.raises(InputError, match="already exists"):
         create_user(store, "alice", "viewer", "x")
+    with pytest.raises(InputError, match="already exists"):  # names ignore case
+        create_user(store, "ALİCE".replace("İ", "I"), "viewer", "x")
+    assert get_user(store, "Alice") == alice
     with pytest.raises(InputError, match="not one of"):
-        create_user(store, "carol", "admin", "x")  # type: ignore[arg-type]
+        create_user(store, "carol", "nurse", "x")  # type: ignore[arg-type]
     audit(store, "alice", "login")
     audit(store, "alice", "view_patient", patient_id="MRN-1")
     entries = audit_entries(store)
@@ -101,3 +104,30 @@ def test_reading_a_missing_record_leaves_no_empty_one(tmp_path: Path, run_cli,
     assert result.stderr.count("\n") == 1 and "no record here yet" in result.stderr
     assert str(path) in result.stderr
     assert not path.exists() and not path.parent.exists()
+
+
+def test_migration_0003_keeps_the_oldest_of_two_names_differing_in_case(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from ectocalc.record._store import _alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    with engine.begin() as connection:  # a record written before user names ignored case
+        command.upgrade(_alembic_config(connection), "0002")
+        connection.execute(text(
+            "INSERT INTO users (username, role, password_hash, created_at) VALUES "
+            "('Alice', 'clinician', 'h1', '2026-01-01'), ('alice', 'viewer', 'h2', "
+            "'2026-01-02'), ('bob', 'viewer', 'h3', '2026-01-03')"))
+    engine.dispose()
+    store = open_store(url)
+    try:
+        assert {u.username: u.disabled for u in list_users(store)} == {
+            "Alice": False, "alice": True, "bob": False}
+        alice = get_user(store, "ALICE")
+        assert alice is not None and alice.password_hash == "h1"
+        with pytest.raises(InputError, match="already exists"):
+            create_user(store, "BOB", "viewer", "x")
+    finally:
+        store.dispose()

@@ -31,6 +31,21 @@ class WebEnv:
         return TestClient(create_app(self.config), follow_redirects=False)
 
 
+@pytest.fixture(autouse=True)
+def quick_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2id, with argon2-cffi's cheapest parameters: a check in about a millisecond
+    instead of 64 MiB and a quarter second, so the sign-in tests make dozens of them quickly.
+    ``test_units.test_passwords_are_salted_argon2id`` checks the production parameters."""
+    from argon2 import PasswordHasher
+    from argon2.profiles import CHEAPEST
+
+    from ectocalc.web import _security
+
+    hasher = PasswordHasher.from_parameters(CHEAPEST)
+    monkeypatch.setattr(_security, "_HASHER", hasher)
+    monkeypatch.setattr(_security, "_DUMMY_HASH", hasher.hash("not a password"))
+
+
 @pytest.fixture
 def web_env(tmp_path: Path) -> WebEnv:
     url = f"sqlite:///{tmp_path / 'record.db'}"

@@ -11,7 +11,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ectocalc.web._security import LoginThrottle, SessionStore, hash_password, verify_password
+from ectocalc.web._security import (
+    SessionStore,
+    SignInThrottle,
+    Throttled,
+    hash_password,
+    needs_rehash,
+    password_problem,
+    verify_password,
+)
 from ectocalc.web._uploads import UploadRefused, ZipLimits, unpack_zip, upload_kind
 from ectocalc.web._viewer import (
     TYPE_COLOURS,
@@ -122,14 +130,60 @@ def test_sessions_expire_when_idle() -> None:
     assert store.get(session.token) is None
 
 
-def test_throttle_is_per_key() -> None:
-    throttle = LoginThrottle(attempts=1, window_s=60)
-    throttle.fail("user:a", "addr:1")
-    assert throttle.blocked("user:a") and throttle.blocked("addr:1")
-    assert not throttle.blocked("user:b", "addr:2")
+def test_throttle_counts_attempts_in_flight_per_pair_and_address() -> None:
+    throttle = SignInThrottle(pair_attempts=2, address_attempts=3, clock=lambda: 0.0)
+    held = [throttle.reserve("ana", "10.0.0.1"), throttle.reserve("ana", "10.0.0.1")]
+    with pytest.raises(Throttled):  # two reserved, none settled yet: the pair is full
+        throttle.reserve("ana", "10.0.0.1")
+    throttle.reserve("bob", "10.0.0.1")  # the address's third
+    with pytest.raises(Throttled):
+        throttle.reserve("cy", "10.0.0.1")
+    for attempt in held:
+        throttle.settle(attempt, ok=None)  # not checked (busy): the slots come back
+    throttle.reserve("ana", "10.0.0.1")
 
 
-def test_passwords_are_salted_argon2id() -> None:
+def test_throttle_slows_an_account_down_and_never_locks_it() -> None:
+    now = [0.0]
+    throttle = SignInThrottle(pair_attempts=100, account_free=3, max_delay_s=30,
+                              clock=lambda: now[0])
+    for i in range(3):
+        throttle.settle(throttle.reserve("victor", f"10.0.0.{i}"), ok=False)
+    first = throttle.reserve("victor", "10.9.9.9")  # the 4th goes through, then a 1 s pause
+    with pytest.raises(Throttled) as waited:
+        throttle.reserve("victor", "10.9.9.8")
+    assert waited.value.retry_after == 1
+    throttle.settle(first, ok=False)
+    for _ in range(20):  # a botnet keeps failing, one attempt each time the pause ends
+        now[0] += 31
+        throttle.settle(throttle.reserve("victor", "10.9.9.7"), ok=False)
+    with pytest.raises(Throttled) as waited:
+        throttle.reserve("victor", "192.168.1.5")
+    assert waited.value.retry_after <= 30  # the real user waits at most 30 s, not 15 min
+    now[0] += 30
+    throttle.settle(throttle.reserve("victor", "192.168.1.5"), ok=True)
+    throttle.reserve("victor", "192.168.1.5")  # a success ends the slow-down
+
+
+@pytest.mark.parametrize(("password", "problem"), [
+    ("12345678", "at least 15"), (" " * 20, "only spaces"), ("123456789012345", "guess"),
+    ("Password1234567", "guess"), ("aaaaaaaaaaaaaaaa", "guess"), ("qwertyuiopasdfgh", "guess"),
+    ("passwordpassword", "guess"), ("victor-victor-victor", "user name"),
+    ("x" * 257, "at most 256")])
+def test_password_policy_refuses(password: str, problem: str) -> None:
+    assert problem in (password_problem(password, "Victor") or "")
+
+
+def test_password_policy_accepts_long_phrases_of_any_characters() -> None:
+    for password in ("plum orchard at dusk", "ünïcödé pässwörd ✓✓", "Victo r is fine ok",
+                     "correct horse battery staple " * 8):
+        assert password_problem(password, "victor") is None, password
+
+
+def test_passwords_are_salted_argon2id(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()  # the production parameters, not the tests' quick ones
     first, second = hash_password("pw-123456"), hash_password("pw-123456")
-    assert first != second and first.startswith("$argon2id$")
+    assert first != second and first.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     assert verify_password(second, "pw-123456") and not verify_password(None, "pw-123456")
+    assert not needs_rehash(first) and needs_rehash("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$"
+                                                     "aGFzaGhhc2hoYXNoaGFzaA")

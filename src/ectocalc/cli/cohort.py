@@ -3,65 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn
-from rich.text import Text
 
 from ectocalc.cli import app
 from ectocalc.errors import InputError
-
-if TYPE_CHECKING:
-    from ectocalc.cohort._run import Progress as CohortProgress
-
-
-class _RateColumn(ProgressColumn):
-    """Items per minute over the last completions (Rich's speed estimate)."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text("-- items/min" if speed is None else f"{speed * 60:.1f} items/min")
-
-
-@contextmanager
-def _bar(console: Console) -> Iterator[CohortProgress]:
-    """A progress bar on stderr when it is a terminal; one summary line at the end always."""
-    counts = {"done": 0, "failed": 0, "remaining": 0}
-
-    def summary() -> None:
-        console.print(f"cohort: {counts['done']} done, {counts['failed']} failed",
-                      highlight=False)
-
-    if not console.is_terminal:
-        def record(event: str, done: int, failed: int, remaining: int) -> None:
-            counts.update(done=done, failed=failed, remaining=remaining)
-
-        yield record
-        summary()
-        return
-    with Progress(TextColumn("cohort"), BarColumn(),
-                  TextColumn("{task.fields[done]} done, {task.fields[failed]} failed, "
-                             "{task.fields[remaining]} remaining"), _RateColumn(),
-                  console=console, transient=True) as bar:
-        task = bar.add_task("cohort", total=None, done=0, failed=0, remaining=0)
-        started = {"at": 0}
-
-        def update(event: str, done: int, failed: int, remaining: int) -> None:
-            counts.update(done=done, failed=failed, remaining=remaining)
-            if event == "start":  # items reused from an earlier run do not count in the rate
-                started["at"] = done + failed
-                bar.update(task, total=remaining, completed=0)
-            else:
-                bar.update(task, completed=done + failed - started["at"])
-            bar.update(task, done=done, failed=failed, remaining=remaining)
-
-        yield update
-    summary()
 
 
 def _check(workers: int, scheduler: str | None, salt: str | None, deidentify: bool,
@@ -115,6 +63,7 @@ def cohort(
         "--salt", help="Salt of --deidentify (default: DIR/salt, created once).")] = None,
 ) -> None:
     """Assess and quantify many cases and scans on Dask; exit 1 if any item failed."""
+    from ectocalc.cli._progress import cohort_progress, stderr_console
     from ectocalc.cohort import ClusterOptions, discover_items, run_cohort
 
     _check(workers, scheduler, salt, deidentify, db, convention)
@@ -126,8 +75,8 @@ def cohort(
         from ectocalc.record import open_store
 
         store = open_store(db)
-    stderr = Console(stderr=True)
-    with _bar(stderr) as progress:
+    stderr = stderr_console()
+    with cohort_progress(stderr) as progress:
         result = run_cohort(items, out, cluster=ClusterOptions(
             scheduler=scheduler, workers=workers, memory_limit=memory_limit),
             convention=convention, deidentify=deidentify, salt=salt, progress=progress)

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from ectocalc.cli import app
 from ectocalc.errors import InputError
-
-if TYPE_CHECKING:  # the imaging stack loads only when a scan is run
-    from ectocalc.imaging.scan import StageProgress
 
 
 class Format(StrEnum):
@@ -29,22 +22,6 @@ class Contrast(StrEnum):
     refuse = "refuse"
     lumen = "lumen"
     ignore = "ignore"
-
-
-@contextmanager
-def _progress(console: Console) -> Iterator[StageProgress | None]:
-    """Progress on stderr (loading slices, then analysis), only when stderr is a terminal."""
-    if not console.is_terminal:
-        yield None
-        return
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  console=console, transient=True) as bar:
-        task = bar.add_task("loading CT", total=None)
-
-        def update(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=stage, completed=done, total=total)
-
-        yield update
 
 
 @app.command("scan")
@@ -80,9 +57,11 @@ def scan(
 
     check_out_dir(out, inputs=[path])
 
-    stderr = Console(stderr=True)
+    from ectocalc.cli._progress import scan_progress, stderr_console
+
+    stderr = stderr_console()
     try:
-        with _progress(stderr) as progress:
+        with scan_progress(stderr) as progress:
             result = quantify_scan(path, anatomy=anatomy, anatomy_names=anatomy_names, kvp=kvp,
                               convention=convention, calibration=calibration, out_dir=out,
                               contrast=contrast.value, progress=progress)

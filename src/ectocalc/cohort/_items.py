@@ -203,7 +203,8 @@ def _with_ids(named: Iterable[tuple[str | None, Path | None, Path | None]]) -> l
     return items
 
 
-def _files_of(path: Path) -> list[Path]:
+def files_of(path: Path) -> list[Path]:
+    """The files of an input: itself, or those under a folder (sorted)."""
     if path.is_dir():
         return sorted(p for p in path.rglob("*") if p.is_file())
     return [path]
@@ -229,7 +230,7 @@ def content_digest(paths: Iterable[Path]) -> str:
         if not root.exists():
             digest.update(b"missing\0")
             continue
-        for file in _files_of(root):
+        for file in files_of(root):
             digest.update(str(file.relative_to(root) if root.is_dir() else "").encode() + b"\0")
             with file.open("rb") as handle:
                 while chunk := handle.read(_CHUNK):

@@ -1,10 +1,11 @@
 """Schema and loader of ``knowledge/data/imaging.yaml`` (private).
 
 The file holds the imaging knowledge as data: named scoring conventions, the Gräni 2018
-kVp threshold table, the anatomy-name rules and joint table, and the classic coronary score
-bands, each citing a bibliography id. It is a registered part of the one knowledge bundle
-(:func:`ectocalc.knowledge.load.register_file`: validated with it and counted in its version);
-a defect raises :class:`ImagingKnowledgeError` naming the file and the entry.
+kVp threshold table, the anatomy-name rules and joint table, the classic coronary score
+bands and the noise test, each citing a bibliography id. It is a registered part of the
+one knowledge bundle (:func:`ectocalc.knowledge.load.register_file`: validated with it and
+counted in its version); a defect raises :class:`ImagingKnowledgeError` naming the file
+and the entry.
 
 Examples
 --------
@@ -138,6 +139,30 @@ class Bands(_Entry):
         return self
 
 
+class NoiseTable(_Entry):
+    """Parameters of the noise test (:mod:`ectocalc.imaging.noise`)."""
+
+    noise_source: str
+    threshold_source: str
+    hysteresis_source: str
+    check: bool = False
+    window_mm: float = Field(gt=0)
+    search_mm: float = Field(gt=0)
+    tissue_hu: tuple[float, float]
+    air_hu: float
+    min_windows: int = Field(ge=1)
+    strong_sd: float = Field(gt=0)
+    weak_sd: float = Field(gt=0)
+    reach_mm: float = Field(ge=0)
+    max_sd_hu: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NoiseTable:
+        if self.weak_sd > self.strong_sd or self.tissue_hu[0] >= self.tissue_hu[1]:
+            raise ValueError("weak_sd must not exceed strong_sd; tissue_hu must ascend")
+        return self
+
+
 class ImagingKnowledge(_Entry):
     """The validated content of ``imaging.yaml``."""
 
@@ -147,6 +172,7 @@ class ImagingKnowledge(_Entry):
     kvp_thresholds: KvpTable
     anatomy: AnatomyTable
     coronary_bands: Bands
+    noise: NoiseTable
 
     @model_validator(mode="after")
     def _names(self) -> ImagingKnowledge:
@@ -158,7 +184,8 @@ class ImagingKnowledge(_Entry):
     def sources(self) -> set[str]:
         """Bibliography ids cited (without ``:section``)."""
         cited = [c.source for c in self.conventions] + [
-            self.kvp_thresholds.source, self.anatomy.source, self.coronary_bands.source]
+            self.kvp_thresholds.source, self.anatomy.source, self.coronary_bands.source,
+            self.noise.noise_source, self.noise.threshold_source, self.noise.hysteresis_source]
         return {s.partition(":")[0] for s in cited}
 
 

@@ -104,6 +104,19 @@ class BoneParameters:
         voxels, and this area, in contact with the air outside the body — is an object on
         the patient (head holder, table pad, ECG lead), not calcification: excluded, with
         a warning. Calcinosis cutis lies under the skin, which separates it from the air.
+    solid_ratio : float
+        A component cut by a short scan's range is kept (not bone) when it is *solid*: its
+        core (voxels ``core_depth_mm`` below its surface) has a median HU of at least
+        ``solid_ratio`` × its 90th percentile. A calcified plaque is dense through and
+        through; a bone section is cortex around a less dense cancellous or marrow centre.
+    solid_depth_mm : float
+        ... and when it is a wall, not a block: no voxel lies deeper than this below its
+        in-plane surface (a calcified vessel wall is a few mm thick; a maxilla or a vertebral
+        body is not).
+    out_of_field_hu : float
+        Values below this are not attenuation but the padding outside the reconstructed
+        field of view (e.g. -3024, -2048): a component touching them, or the image border,
+        is cut by the field of view.
     """
 
     min_volume_mm3: float = 1000.0
@@ -117,6 +130,9 @@ class BoneParameters:
     min_section_mm2: float = 50.0
     surface_fraction: float = 0.1
     surface_area_mm2: float = 100.0
+    solid_ratio: float = 0.85
+    solid_depth_mm: float = 3.0
+    out_of_field_hu: float = -1100.0
 
 
 DEFAULT_BONE = BoneParameters()
@@ -159,7 +175,10 @@ def is_bone_like(hu: np.ndarray, component: np.ndarray, *, spacing_mm: tuple[flo
     filled = fill_slices(component)
     if (filled.sum() - component.sum()) >= params.cavity_fraction * filled.sum():
         return True
-    core = deep_voxels(component, spacing_mm=spacing_mm, depth_mm=params.core_depth_mm)
+    # In-plane depth: the box edge is background too (a short scan's slices are not).
+    pad = ((0, 0), (1, 1), (1, 1))
+    core = deep_voxels(np.pad(component, pad), spacing_mm=spacing_mm,
+                       depth_mm=params.core_depth_mm)[:, 1:-1, 1:-1]
     if core.sum() < 0.05 * component.sum():
         return False
     return bool(np.median(hu[core]) < params.core_ratio * np.percentile(hu[component], 90))
@@ -251,7 +270,7 @@ def bone_and_dense(hu: np.ndarray, *, threshold_hu: float,
     flat, owner = comps.flat[chosen], of_voxel[chosen]
     margin = ball(params.margin_mm, spacing_mm)
     pad = [n // 2 for n in margin.shape]
-    cut_by_range = cut_by_field = on_surface = 0
+    cut_by_range = cut_by_field = on_surface = solid = 0
     for label in candidates:
         coords = np.unravel_index(flat[owner == label], hu.shape)
         box = tuple(slice(int(c.min()), int(c.max()) + 1) for c in coords)
@@ -262,14 +281,16 @@ def bone_and_dense(hu: np.ndarray, *, threshold_hu: float,
                 bone[box] |= component  # excluded as it is: no marrow, no margin
                 on_surface += 1
                 continue
-            dense_bone = np.percentile(hu[box][component], 90) > params.cut_bone_hu
-            if short and dense_bone and (box[0].start == 0 or box[0].stop == hu.shape[0]):
+            p90 = float(np.percentile(hu[box][component], 90))
+            dense_bone = p90 > params.cut_bone_hu
+            at_end = short and dense_bone and (box[0].start == 0 or box[0].stop == hu.shape[0])
+            if at_end and not _is_solid(hu[box], component, p90, spacing_mm=spacing_mm,
+                                        params=params):
                 cut_by_range += 1
-            elif (dense_bone and comps.sizes[label] * voxel >= params.min_volume_mm3
-                  and any(b.start == 0 or b.stop == n
-                          for b, n in zip(box[1:], hu.shape[1:], strict=True))):
+            elif dense_bone and _cut_by_field(hu, component, box, params):
                 cut_by_field += 1
             else:
+                solid += at_end
                 continue
         # Dilate within the component's padded box only: a whole-volume dilation is slow.
         wide = tuple(slice(max(b.start - p, 0), min(b.stop + p, n))
@@ -284,6 +305,11 @@ def bone_and_dense(hu: np.ndarray, *, threshold_hu: float,
                      f"calcification by its build: {cut_by_range} large dense region(s) "
                      "reaching its first or last slice were excluded as bone; check the "
                      "overlays")
+    if notes is not None and solid:
+        notes.append(f"{solid} large dense region(s) reaching the end of this short scan are "
+                     "solid (as dense in the centre as at the rim, unlike cortex around "
+                     "marrow) and were scored as calcification, not excluded as bone; check "
+                     "the overlays")
     if notes is not None and cut_by_field:
         notes.append(f"{cut_by_field} large dense region(s) cut by the edge of the field of "
                      "view were excluded as bone (their build cannot be tested)")
@@ -291,6 +317,51 @@ def bone_and_dense(hu: np.ndarray, *, threshold_hu: float,
         notes.append(f"{on_surface} dense object(s) lying on the body surface (head holder, "
                      "table pad, lead?) were not scored")
     return bone, comps.flat
+
+
+def _is_solid(hu: np.ndarray, component: np.ndarray, p90: float, *,
+              spacing_mm: tuple[float, float, float], params: BoneParameters) -> bool:
+    """Whether a dense component (cropped) is solid: its core, ``params.core_depth_mm`` below
+    its surface, is nearly as dense as its 90th percentile ``p90`` (a calcified plaque), not
+    a less dense centre inside a cortex (bone), and it is a wall no deeper than
+    ``params.solid_depth_mm``. A component that encloses a cavity, or is too thin to have a
+    core (under 5 % of its voxels), is not judged solid.
+
+    Examples
+    --------
+    >>> y, x = np.mgrid[:15, :15]
+    >>> disc = np.hypot(y - 7, x - 7)[None] <= 5
+    >>> plaque = np.where(disc, 1000.0, 40.0)                  # dense through and through
+    >>> rib = np.where(disc, np.where(np.hypot(y - 7, x - 7) <= 3, 300.0, 900.0), 40.0)
+    >>> [_is_solid(h, disc, float(np.percentile(h[disc], 90)), spacing_mm=(5.0, 0.5, 0.5),
+    ...            params=DEFAULT_BONE) for h in (plaque, rib)]
+    [True, False]
+    """
+    filled = fill_slices(component)
+    if (filled.sum() - component.sum()) >= params.cavity_fraction * filled.sum():
+        return False  # a shell around a cavity (the marrow of a sternum or rib)
+    # In-plane depth: the box edge is background too (a short scan's slices are not).
+    pad = ((0, 0), (1, 1), (1, 1))
+    core = deep_voxels(np.pad(component, pad), spacing_mm=spacing_mm,
+                       depth_mm=params.core_depth_mm)[:, 1:-1, 1:-1]
+    if core.sum() < 0.05 * component.sum():  # too thin for its centre to tell
+        return False
+    if deep_voxels(np.pad(component, pad), spacing_mm=spacing_mm,
+                   depth_mm=params.solid_depth_mm).any():
+        return False  # a block, not a wall
+    return bool(np.median(hu[core]) >= params.solid_ratio * p90)
+
+
+def _cut_by_field(hu: np.ndarray, component: np.ndarray, box: tuple[slice, ...],
+                  params: BoneParameters) -> bool:
+    """Whether a component (cropped to ``box``) reaches the edge of the field of view: the
+    image border, or an in-plane neighbour in the padding outside the reconstruction circle
+    (below ``params.out_of_field_hu``)."""
+    if any(b.start == 0 or b.stop == n for b, n in zip(box[1:], hu.shape[1:], strict=True)):
+        return True
+    grown = (box[0], *(slice(b.start - 1, b.stop + 1) for b in box[1:]))
+    local = np.pad(component, ((0, 0), (1, 1), (1, 1)))
+    return bool((dilate(local, IN_PLANE_CROSS) & (hu[grown] < params.out_of_field_hu)).any())
 
 
 def _on_surface(component: np.ndarray, body: np.ndarray, box: tuple[slice, ...],

@@ -85,10 +85,31 @@ def _label_in_plane_flat(shape: tuple[int, ...], flat: np.ndarray, *, connectivi
     return pieces, n
 
 
-def _label_flat(shape: tuple[int, ...], flat: np.ndarray, *, connectivity: int
-                ) -> tuple[np.ndarray, int]:
+def label_flat(shape: tuple[int, ...], flat: np.ndarray, *, connectivity: int
+               ) -> tuple[np.ndarray, int]:
     """3D components (raster-ordered ids, as on the whole volume) of the voxels ``flat``,
-    labelled on their bounding box; the id of each voxel of ``flat``."""
+    labelled on their bounding box.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Grid of the flat indices.
+    flat : ndarray of int
+        Sorted flat indices of the voxels.
+    connectivity : {6, 18, 26}
+
+    Returns
+    -------
+    ids : ndarray of int64
+        Component id (from 1) of each voxel of ``flat``.
+    n : int
+        Number of components.
+
+    Examples
+    --------
+    >>> label_flat((2, 3, 3), np.array([0, 1, 8]), connectivity=26)[0].tolist()
+    [1, 1, 2]
+    """
     if len(flat) == 0:
         return np.zeros(0, dtype=np.int64), 0
     coords = np.unravel_index(flat, shape)
@@ -149,6 +170,31 @@ def _size_ok(size: np.ndarray, convention: Convention) -> np.ndarray:
     return size >= convention.min_size if convention.min_inclusive else size > convention.min_size
 
 
+def _unit_size(convention: Convention, pixel_spacing_mm: tuple[float, float],
+               increment_mm: float) -> float:
+    """Size of one voxel in the convention's ``min_size_unit``."""
+    pixel_area = pixel_spacing_mm[0] * pixel_spacing_mm[1]
+    return {"mm2": pixel_area, "mm3": pixel_area * increment_mm,
+            "voxels": 1.0}[convention.min_size_unit]
+
+
+def one_voxel_is_a_lesion(convention: Convention, *, pixel_spacing_mm: tuple[float, float],
+                          increment_mm: float) -> bool:
+    """Whether a single voxel already meets the convention's minimum lesion size: the size
+    rule then removes no noise speck at all (e.g. 1 mm² with 3 mm pixels).
+
+    Examples
+    --------
+    >>> from ectocalc.imaging.conventions import get_convention
+    >>> agatston = get_convention("agatston-1990")
+    >>> [one_voxel_is_a_lesion(agatston, pixel_spacing_mm=(s, s), increment_mm=3.0)
+    ...  for s in (0.7, 1.0, 3.0)]
+    [False, True, True]
+    """
+    return bool(_size_ok(np.array(_unit_size(convention, pixel_spacing_mm, increment_mm)),
+                         convention))
+
+
 def slice_factor(convention: Convention, *, increment_mm: float,
                  thickness_mm: float | None) -> float:
     """Multiplier that normalises a score to 3 mm slices under ``convention``.
@@ -203,25 +249,40 @@ def kept_lesions(candidates: np.ndarray, *, convention: Convention,
     return lesions, n, flat, pieces
 
 
+def count_lesions(shape: tuple[int, ...], flat: np.ndarray, *, convention: Convention,
+                  pixel_spacing_mm: tuple[float, float], increment_mm: float) -> int:
+    """Number of 3D lesions the voxels ``flat`` (sorted flat indices) make under
+    ``convention`` (its connectivity and minimum size).
+
+    Examples
+    --------
+    >>> from ectocalc.imaging.conventions import get_convention
+    >>> count_lesions((1, 5, 5), np.array([0, 12, 13, 17, 18]),
+    ...               convention=get_convention("agatston-1990"),
+    ...               pixel_spacing_mm=(0.5, 0.5), increment_mm=3.0)
+    1
+    """
+    return _kept_flat(shape, flat, convention=convention, pixel_spacing_mm=pixel_spacing_mm,
+                      increment_mm=increment_mm)[2]
+
+
 def _kept_flat(shape: tuple[int, ...], flat: np.ndarray, *, convention: Convention,
                pixel_spacing_mm: tuple[float, float], increment_mm: float
                ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
     """:func:`kept_lesions` on sorted flat candidate indices: the kept ``flat``, their 3D
     lesion ids, the number of lesions and the scoring pieces."""
-    pixel_area = pixel_spacing_mm[0] * pixel_spacing_mm[1]
-    unit = {"mm2": pixel_area, "mm3": pixel_area * increment_mm, "voxels": 1.0}
     if convention.dims == 2:
         pieces, n_pieces = _label_in_plane_flat(shape, flat,
                                                 connectivity=convention.connectivity)
         lesion_connectivity = 26
     else:
-        pieces, n_pieces = _label_flat(shape, flat, connectivity=convention.connectivity)
+        pieces, n_pieces = label_flat(shape, flat, connectivity=convention.connectivity)
         lesion_connectivity = convention.connectivity
     counts = np.bincount(pieces, minlength=n_pieces + 1)
-    keep = _size_ok(counts * unit[convention.min_size_unit], convention)
+    keep = _size_ok(counts * _unit_size(convention, pixel_spacing_mm, increment_mm), convention)
     kept_voxels = keep[pieces]
     flat, pieces = flat[kept_voxels], pieces[kept_voxels]
-    ids, n = _label_flat(shape, flat, connectivity=lesion_connectivity)
+    ids, n = label_flat(shape, flat, connectivity=lesion_connectivity)
     return flat, ids, int(n), pieces
 
 

@@ -44,7 +44,14 @@ from ectocalc.imaging.detect import (
     find_opacified_lumen,
 )
 from ectocalc.imaging.io.load import load_ct, load_label_map
-from ectocalc.imaging.measure import DEFAULT_CALIBRATION, Measures, measure_flat
+from ectocalc.imaging.measure import (
+    DEFAULT_CALIBRATION,
+    Measures,
+    count_lesions,
+    measure_flat,
+    one_voxel_is_a_lesion,
+)
+from ectocalc.imaging.noise import NoiseVerdict, reject_noise
 from ectocalc.imaging.volume import CTVolume
 from ectocalc.io.files import atomic_write
 from ectocalc.model.scan import TYPE_ORDER, Lesion, ScanResult, TypeTotals
@@ -234,6 +241,28 @@ def _type_all(measures: Measures, *, body: np.ndarray, spacing_mm: tuple[float, 
     return typings
 
 
+def _noise_notes(rejected: int, noise: NoiseVerdict, conventions: Sequence[Convention],
+                 volume: CTVolume) -> list[str]:
+    """Warnings of the noise test (``rejected`` lesions it removed) and of a minimum lesion
+    size that one voxel meets."""
+    notes = []
+    if rejected:
+        notes.append(f"{rejected} lesion(s) not significantly above the threshold "
+                     f"given the image noise (local SD about {noise.noise_sd_hu:.0f} HU) "
+                     "were not scored (excluded as noise)")
+    elif noise.unmeasured:
+        notes.append("the image noise could not be measured near any candidate (no "
+                     "homogeneous tissue): no candidate was tested against noise")
+    meaningless = [c.name for c in conventions if one_voxel_is_a_lesion(
+        c, pixel_spacing_mm=volume.pixel_spacing_mm, increment_mm=volume.slice_increment_mm)]
+    if meaningless:
+        row, column = volume.pixel_spacing_mm
+        notes.append(f"one voxel ({row:g} x {column:g} mm, {volume.slice_increment_mm:g} mm "
+                     f"apart) already meets the minimum lesion size of {', '.join(meaningless)}"
+                     ": the size rule removes no noise here; only the noise test does")
+    return notes
+
+
 def _candidate_voxels(hu: np.ndarray, threshold_hu: float, body: np.ndarray,
                       bone: np.ndarray) -> np.ndarray:
     """Sorted flat indices of ``(hu >= threshold_hu) & body & ~bone``, a slab at a time."""
@@ -320,6 +349,15 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
         keep &= ~bone.ravel()[dense]
         candidates = dense[keep]
     del bone, dense
+    noise = reject_noise(hu, candidates, threshold_hu=threshold, spacing_mm=spacing)
+    # Counted as the primary convention's lesions: specks its size rule drops anyway are not.
+    noise_lesions = count_lesions(hu.shape, np.setdiff1d(candidates, noise.kept,
+                                                         assume_unique=True),
+                                  convention=conventions[0],
+                                  pixel_spacing_mm=volume.pixel_spacing_mm,
+                                  increment_mm=volume.slice_increment_mm)
+    candidates = noise.kept
+    warnings.extend(_noise_notes(noise_lesions, noise, conventions, volume))
 
     summaries = []
     measures = None
@@ -372,6 +410,7 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
         pixel_spacing_mm=tuple(round(s, 4) for s in volume.pixel_spacing_mm),
         calibration_mg_per_cm3_per_hu=calibration,
         **totals, lesions=lesions, by_type=by_type, warnings=warnings, source=volume.source,
+        excluded={"noise": noise_lesions} if noise_lesions else {},
         factor_thresholds_hu=list(factor_bounds), threshold_table_kvp=table_kvp,
         calibration_source=calibration_source,
         acquisition={"kvp": volume.kvp, "slice_thickness_mm": volume.slice_thickness_mm,
@@ -391,15 +430,19 @@ def _writers(volume: CTVolume, analysis: Analysis) -> list[tuple[str, Callable[[
     """The files this result gets, as ``(output key, write(folder))``; files the input cannot
     have (no lesions, NIfTI input, no frame of reference) are skipped with a plain warning."""
     from ectocalc.imaging.writers import csv, overlay, seg, sr
-    from ectocalc.imaging.writers._common import missing_type2
+    from ectocalc.imaging.writers._common import blank_uids, missing_type2
 
     result = analysis.result
     steps: list[tuple[str, Callable[[Path], Any]]] = [
         ("csv", lambda d: csv.write_lesion_csv(result, d / "lesions.csv"))]
     sources = volume.source_datasets
+    blank = blank_uids(volume)
     if not sources:
         result.warnings.append("NIfTI input: DICOM SEG and SR not written (they reference "
                                "DICOM source images)")
+    elif blank:
+        result.warnings.append(f"DICOM SEG and SR not written: the CT images have an empty "
+                               f"{', '.join(blank)}, which they must reference")
     else:
         missing = missing_type2(volume)
         if missing:

@@ -59,6 +59,8 @@ class ScanResult(BaseModel):
     lesions: list[Lesion] = Field(default_factory=list)
     by_type: dict[str, TypeTotals] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    excluded: dict[str, int] = Field(default_factory=dict)
+    """Dense regions not scored, counted by reason (``noise``: within the image noise)."""
     outputs: dict[str, str | list[str]] = Field(default_factory=dict)
     source: str | None = None
     factor_thresholds_hu: list[float] = Field(default_factory=list)

@@ -19,7 +19,7 @@ import bisect
 import re
 import sys
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Literal
 
 from ectocalc.knowledge import Knowledge
@@ -112,21 +112,27 @@ _WORD = re.compile(r"\w+")
 
 @dataclass(frozen=True)
 class _Term:
-    """A compiled lexicon term and the words a text must contain for it to match."""
+    """A lexicon term, compiled on first use, and the words a text must contain to match it."""
 
-    pattern: re.Pattern[str]
+    source: str
+    """The regular expression (case-insensitive)."""
     words: frozenset[str] | None
     """Every ``\\w+`` run of a plain term is a whole word of any text it matches (the pattern is
     bounded by non-word characters), so a text lacking one cannot match; None for a regular
     expression (always tried)."""
 
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """The compiled pattern: most terms are never tried on a case (the word index skips
+        them), so compiling all ~1,400 up front would cost about a second per process."""
+        return re.compile(self.source, re.IGNORECASE)
+
 
 def _term(term: str) -> _Term:
     if term.startswith("re:"):
-        return _Term(re.compile(term[3:], re.IGNORECASE), None)
+        return _Term(term[3:], None)
     words = r"\s+".join(re.escape(w) for w in term.lower().split())
-    return _Term(re.compile(rf"(?<![\w-]){words}(?![\w-])", re.IGNORECASE),
-                 frozenset(_WORD.findall(term.lower())))
+    return _Term(rf"(?<![\w-]){words}(?![\w-])", frozenset(_WORD.findall(term.lower())))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,10 @@ from ectocalc.record._users import (
     create_user,
     get_user,
     list_users,
+    remove_user,
+    set_disabled,
+    set_password_hash,
+    user_key,
 )
 from ectocalc.record._view import (
     assess_patient,
@@ -54,6 +58,10 @@ __all__ = [
     "patient_revision",
     "patient_view",
     "record_rules",
+    "remove_user",
     "scans_for",
     "schema_revision",
+    "set_disabled",
+    "set_password_hash",
+    "user_key",
 ]

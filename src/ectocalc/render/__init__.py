@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from ectocalc.model.assessment import Assessment
-from ectocalc.model.display import for_display
+if TYPE_CHECKING:  # the models load when something is rendered (``ectocalc --help`` is quick)
+    from ectocalc.model.assessment import Assessment
 
 Format = Literal["json", "text", "html"]
 Audience = Literal["clinician", "patient"]
@@ -23,6 +23,8 @@ def render(assessment: Assessment, *, format: Format, audience: Audience = "clin
     >>> render(a, format="json").startswith("{")
     True
     """
+    from ectocalc.model.display import for_display
+
     assessment = for_display(assessment)  # the analysis keeps full precision; shown rounded
     if format == "json":
         return assessment.model_dump_json(indent=2) + "\n"

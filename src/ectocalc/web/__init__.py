@@ -18,9 +18,10 @@ Examples
 
 from ectocalc.web._app import create_app
 from ectocalc.web._logging import configure_server_logging
-from ectocalc.web._security import ROLES, Role, hash_password, verify_password
-from ectocalc.web._state import WebConfig, default_data_dir
+from ectocalc.web._security import ROLES, Role, hash_password, password_problem, verify_password
+from ectocalc.web._state import TRUSTED_PROXIES_ENV, WebConfig, default_data_dir
 from ectocalc.web._uploads import ZipLimits
 
-__all__ = ["ROLES", "Role", "WebConfig", "ZipLimits", "configure_server_logging", "create_app",
-           "default_data_dir", "hash_password", "verify_password"]
+__all__ = ["ROLES", "TRUSTED_PROXIES_ENV", "Role", "WebConfig", "ZipLimits",
+           "configure_server_logging", "create_app", "default_data_dir", "hash_password",
+           "password_problem", "verify_password"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -17,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from ectocalc import __version__
 from ectocalc.model.scan import ScanResult
-from ectocalc.record import Store
+from ectocalc.record import Store, UserRow
 from ectocalc.web._auth import (
     SESSION_COOKIE,
     NotSignedIn,
@@ -28,9 +30,25 @@ from ectocalc.web._auth import (
     state,
 )
 from ectocalc.web._jobs import Finish, Job, JobRunner
-from ectocalc.web._middleware import AccessLog, BodyLimit, SecurityHeaders
+from ectocalc.web._middleware import (
+    AccessLog,
+    BodyLimit,
+    ProxyHeaders,
+    SecurityHeaders,
+    proxy_networks,
+    security_headers,
+)
 from ectocalc.web._patients import PatientCache, UnknownPatient
-from ectocalc.web._security import Session, same_token, verify_password
+from ectocalc.web._security import (
+    Busy,
+    PasswordChecks,
+    Session,
+    Throttled,
+    credential_tag,
+    hash_password,
+    needs_rehash,
+    same_token,
+)
 from ectocalc.web._state import WebConfig, WebState, default_data_dir
 from ectocalc.web._templates import render_page
 from ectocalc.web._uploads import UploadRefused
@@ -119,22 +137,32 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
     Raises
     ------
     InputError
-        The record cannot be opened.
+        The record cannot be opened, or a trusted proxy is not an address or network.
     """
+    from ectocalc.errors import InputError
     from ectocalc.record import open_store
 
     config = config or WebConfig()
+    try:
+        proxies = proxy_networks(config.trusted_proxies)
+    except ValueError as error:
+        raise InputError("serve", "--trusted-proxy", str(error)) from None
     store = open_store(config.db_url)
     web = WebState(config=config, store=store,
                    data_dir=(config.data_dir or default_data_dir()).resolve(),
-                   jobs=JobRunner(_record_scan(store)), patients=PatientCache(store))
+                   jobs=JobRunner(_record_scan(store)), patients=PatientCache(store),
+                   checks=PasswordChecks(workers=config.password_workers))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         web.patients.warm()
+        # the objects of start-up (knowledge base, templates, modules) live as long as the
+        # server: kept out of the cyclic collector, a full collection under load stays short
+        gc.freeze()
         yield
         web.patients.stop()
         web.jobs.shutdown()
+        web.checks.shutdown()
         store.dispose()
 
     app = FastAPI(title="ectocalc", version=__version__, lifespan=lifespan, docs_url=None,
@@ -146,6 +174,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=config.max_upload_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
+    app.add_middleware(ProxyHeaders, trusted=proxies)
     static = files("ectocalc.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     _error_answers(app)
@@ -154,10 +183,12 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
     from ectocalc.web._api import router as api_router
     from ectocalc.web._cds import router as cds_router
     from ectocalc.web._pages import router as page_router
+    from ectocalc.web._users import router as users_router
 
     app.include_router(api_router)
     app.include_router(cds_router)
     app.include_router(page_router)
+    app.include_router(users_router)
     return app
 
 
@@ -185,6 +216,23 @@ def _error_answers(app: FastAPI) -> None:
         return page(request, "error.html.j2", status=404, title="Not found",
                     message="There is no such patient in the record.")
 
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, error: Exception) -> Response:
+        # answered by Starlette's outermost error middleware, outside SecurityHeaders: the
+        # hardening headers are added here; the message (which may quote a server path or
+        # patient data) is not shown, only logged by type and place
+        log.error("internal error: %s\n%s", type(error).__name__,
+                  "".join(traceback.format_tb(error.__traceback__)))
+        if is_api(request):
+            response: Response = JSONResponse({"detail": "internal error"}, status_code=500)
+        else:
+            response = HTMLResponse(render_page(
+                "error.html.j2", session=None, version=__version__, title="Something went wrong",
+                message="The server could not answer this request; it has been logged."),
+                status_code=500)
+        response.raw_headers.extend(security_headers(request.url.path, response.raw_headers))
+        return response
+
     @app.exception_handler(UploadRefused)
     async def upload_refused(request: Request, error: UploadRefused) -> Response:
         if is_api(request):
@@ -195,7 +243,8 @@ def _error_answers(app: FastAPI) -> None:
 
 def _sign_in_routes(app: FastAPI) -> None:
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
+        # async: answered on the event loop, never queued behind threads busy with work
         return {"status": "ok"}
 
     @app.get("/types.css", include_in_schema=False)
@@ -204,38 +253,51 @@ def _sign_in_routes(app: FastAPI) -> None:
         return Response(css, media_type="text/css",
                         headers={"Cache-Control": "public, max-age=3600"})
 
-    def _attempt(request: Request, username: str, password: str) -> Session | None:
-        """Check a password (throttled); start a session on success."""
-        from ectocalc.record import audit, get_user
+    async def _attempt(request: Request, username: str, password: str) -> Session | None:
+        """Check a password (reserved with the throttle first); start a session on success.
+
+        Raises
+        ------
+        Throttled, Busy
+            Refused before any check.
+        Refused
+            The password is right but the account is disabled.
+        """
+        from ectocalc.record import user_key
 
         web = state(request)
-        user_key = f"user:{username.casefold()}"
-        address_key = f"addr:{request.client.host if request.client else '-'}"
-        if web.throttle.blocked(user_key) or web.address_throttle.blocked(address_key):
-            raise _Throttled
-        user = get_user(web.store, username)
-        if not verify_password(user.password_hash if user else None, password) or user is None:
-            web.throttle.fail(user_key)
-            web.address_throttle.fail(address_key)
-            audit(web.store, username[:100], "login_failed")
+        address = request.client.host if request.client else "-"
+        attempt = web.throttle.reserve(user_key(username)[:100], address)
+        ok: bool | None = None
+        try:
+            user = await web.checks.run(_check_password, web, username, password)
+            ok = user is not None
+        finally:
+            web.throttle.settle(attempt, ok=ok)
+        if user is None:
             return None
-        web.throttle.reset(user_key)
-        audit(web.store, user.username, "login")
-        return web.sessions.create(user.username, user.role)
+        if user.disabled:
+            raise Refused("this account is disabled; ask an administrator")
+        return web.sessions.create(user.username, user.role,
+                                   credential=credential_tag(user.password_hash))
 
     def _set_cookie(request: Request, response: Response, session: Session) -> None:
         response.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="lax",
                             secure=cookie_secure(request), path="/")
         response.delete_cookie(LOGIN_COOKIE, path="/")
 
-    @app.post("/api/login", tags=["session"], responses={401: {}, 429: {}})
-    def api_login(body: Credentials, request: Request) -> Response:
+    @app.post("/api/login", tags=["session"], responses={401: {}, 403: {}, 429: {}, 503: {}})
+    async def api_login(body: Credentials, request: Request) -> Response:
         """Sign in; sets the session cookie and returns the CSRF token for later calls."""
         try:
-            session = _attempt(request, body.username, body.password)
-        except _Throttled:
-            return JSONResponse({"detail": "too many failed sign-ins; try again later"},
-                                status_code=429, headers={"Retry-After": "900"})
+            session = await _attempt(request, body.username, body.password)
+        except Throttled as throttled:
+            return JSONResponse({"detail": "too many failed sign-ins; try again in "
+                                           f"{throttled.retry_after} s"}, status_code=429,
+                                headers={"Retry-After": str(throttled.retry_after)})
+        except Busy:
+            return JSONResponse({"detail": "busy; try again in a second"}, status_code=503,
+                                headers={"Retry-After": "1"})
         if session is None:
             return JSONResponse({"detail": "wrong user name or password"}, status_code=401)
         response = JSONResponse(CsrfAnswer(csrf_token=session.csrf_token).model_dump())
@@ -258,7 +320,7 @@ def _sign_in_routes(app: FastAPI) -> None:
         return response
 
     @app.post("/signin", include_in_schema=False)
-    def signin(request: Request, username: Annotated[str, Form(max_length=100)],
+    async def signin(request: Request, username: Annotated[str, Form(max_length=100)],
                password: Annotated[str, Form(max_length=1000)],
                csrf_token: Annotated[str, Form()] = "",
                next: Annotated[str, Form()] = "") -> Response:
@@ -266,10 +328,14 @@ def _sign_in_routes(app: FastAPI) -> None:
             return signin_page(request, next=next, status=403,
                                 error="The sign-in form expired; please try again.")
         try:
-            session = _attempt(request, username, password)
-        except _Throttled:
+            session = await _attempt(request, username, password)
+        except Throttled as throttled:
             return signin_page(request, next=next, status=429,
-                                error="Too many failed sign-ins; try again in 15 minutes.")
+                               error="Too many failed sign-ins; try again in "
+                                     f"{_wait_words(throttled.retry_after)}.")
+        except Busy:
+            return signin_page(request, next=next, status=503,
+                               error="The server is busy; please try again in a second.")
         if session is None:
             return signin_page(request, next=next, status=401,
                                 error="Wrong user name or password.")
@@ -292,8 +358,31 @@ def _sign_in_routes(app: FastAPI) -> None:
         return page(request, "docs.html.j2")
 
 
-class _Throttled(Exception):
-    pass
+def _check_password(web: WebState, username: str, password: str) -> UserRow | None:
+    """Look the user up, check the password, audit the outcome; the user when it is right.
+
+    Runs on the password pool's threads (:meth:`PasswordChecks.run`). A hash made with older
+    parameters is re-made now that the password is known.
+    """
+    from ectocalc.record import audit, get_user, set_password_hash
+
+    user = get_user(web.store, username)
+    if not web.checks.check(user.password_hash if user else None, password) or user is None:
+        audit(web.store, username, "login_failed")
+        return None
+    if user.disabled:
+        audit(web.store, user.username, "login_refused_disabled")
+    elif needs_rehash(user.password_hash):
+        user = set_password_hash(web.store, user.username, hash_password(password),
+                                 by=user.username, action="password_rehashed")
+    if not user.disabled:
+        audit(web.store, user.username, "login")
+    return user
+
+
+def _wait_words(seconds: int) -> str:
+    """``45`` → "45 seconds", ``600`` → "10 minutes" (rounded up)."""
+    return f"{seconds} seconds" if seconds < 120 else f"{-(-seconds // 60)} minutes"
 
 
 __all__ = ["WebConfig", "create_app"]

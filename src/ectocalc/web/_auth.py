@@ -7,11 +7,12 @@ token (``X-CSRF-Token`` header, or ``csrf_token`` form field) gets 403.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ectocalc.web._security import Session, same_token
+from ectocalc.web._security import Session, credential_tag, same_token
 from ectocalc.web._state import WebState
 
 SESSION_COOKIE = "ectocalc_session"
@@ -36,11 +37,27 @@ def state(request: Request) -> WebState:
     return request.app.state.web  # type: ignore[no-any-return]
 
 
+RECHECK_S = 30.0
+"""How often a session's user is looked up again: a user disabled, removed or given a new
+password (from the CLI, another process) loses their sessions within this many seconds."""
+
+
 def current_session(request: Request) -> Session:
     """Dependency: the signed-in session, else :class:`NotSignedIn`."""
-    session = state(request).sessions.get(request.cookies.get(SESSION_COOKIE))
+    web = state(request)
+    session = web.sessions.get(request.cookies.get(SESSION_COOKIE))
     if session is None:
         raise NotSignedIn
+    now = time.monotonic()
+    if now - session.checked_at > RECHECK_S:
+        from ectocalc.record import get_user
+
+        user = get_user(web.store, session.username)
+        if (user is None or user.disabled
+                or credential_tag(user.password_hash) != session.credential):
+            web.sessions.drop(session.token)
+            raise NotSignedIn
+        session.role, session.checked_at = user.role, now
     return session
 
 
@@ -59,6 +76,14 @@ def api_writer(request: Request) -> Session:
     return session
 
 
+def admin_session(request: Request) -> Session:
+    """Dependency for the users pages: an admin session (403 for anyone else)."""
+    session = current_session(request)
+    if not session.is_admin:
+        raise Refused("only administrators manage users")
+    return session
+
+
 def cookie_secure(request: Request) -> bool:
     """Whether cookies get the ``Secure`` flag (HTTPS, or forced by the configuration)."""
     forced = state(request).config.https
@@ -67,5 +92,7 @@ def cookie_secure(request: Request) -> bool:
 
 SignedIn = Annotated[Session, Depends(current_session)]
 """A route parameter: the signed-in session (401 / sign-in redirect otherwise)."""
+Admin = Annotated[Session, Depends(admin_session)]
+"""A route parameter: an admin session (403 for other users)."""
 ApiWriter = Annotated[Session, Depends(api_writer)]
 """A route parameter: a clinician session whose request carries the CSRF header."""

@@ -40,6 +40,8 @@ from ectocalc.web._uploads import (
     upload_kind,
 )
 
+CASE_IMPORT_WAIT_S = 60.0
+"""How long an uploaded case waits for the import running before it (then 503)."""
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _PATIENT_ID = re.compile(r"^[\w.\-:]{1,64}$")
 
@@ -189,8 +191,19 @@ def _import_case(web: WebState, session: Session, raw: Path, head: bytes,
         raise UploadRefused("case file too large", status=413)
     if not raw.name.lower().endswith(CASE_SUFFIXES):
         raw = raw.rename(raw.with_name(raw.name + case_suffix(head, raw.name)))
-    (result,) = add_files(web.store, [raw], patient_id=patient_id, read_scan_paths=False,
-                          merge=merge)
+    if (not raw.name.lower().endswith(".json")
+            and raw.stat().st_size > web.config.max_yaml_bytes):
+        raise UploadRefused(f"YAML case file too large (at most "
+                            f"{web.config.max_yaml_bytes // 2**20} MB; JSON may be larger)",
+                            status=413)
+    # one case import at a time: a second waits, so their memory never adds up
+    if not web.case_import_slot.acquire(timeout=CASE_IMPORT_WAIT_S):
+        raise UploadRefused("another import is running; try again shortly", status=503)
+    try:
+        (result,) = add_files(web.store, [raw], patient_id=patient_id, read_scan_paths=False,
+                              merge=merge)
+    finally:
+        web.case_import_slot.release()
     if result.status == "failed":
         raise UploadRefused(str(result.error).replace(str(raw.parent) + "/", ""),
                             status=409 if result.conflict else 422)

@@ -130,6 +130,9 @@ class JobRunner:
 
     def _fail(self, job_id: str, scan_dir: Path, message: str) -> None:
         shutil.rmtree(scan_dir, ignore_errors=True)  # nothing half-done stays behind
+        # the message names files inside the scan folder: shown relative, never the server path
+        for prefix in (f"{scan_dir}/", str(scan_dir), f"{scan_dir.parent}/"):
+            message = message.replace(prefix, "")
         self._update(job_id, state="failed", error=message)
 
     def shutdown(self) -> None:

@@ -260,13 +260,15 @@ def viewer_page(request: Request, patient_id: str, scan_id: str,
 
 
 @router.get("/patients/{patient_id:path}/scans/{scan_id}/slices/{index}.png")
-def slice_png(request: Request, patient_id: str, scan_id: str, index: int, _: SignedIn,
+def slice_png(request: Request, patient_id: str, scan_id: str, index: int, session: SignedIn,
               window: str = "soft_tissue", overlay: bool = True) -> Response:
-    """One axial slice, windowed, with the calcification overlay coloured by type."""
+    """One axial slice, windowed, with the calcification overlay coloured by type (each
+    slice read is audited: an image of the patient is a read of the patient)."""
     folder = _scan_dir(request, patient_id, scan_id)
     stack = state(request).stacks.get(folder)
     if window not in WINDOWS or not 0 <= index < stack.count:
         raise UnknownPatient(patient_id)
+    _audit(request, session, "view_scan_slice", patient_id, f"{scan_id} slice {index}")
     png = render_slice(stack, index, window=window, overlay=overlay)
     return Response(png, media_type="image/png",
                     headers={"Cache-Control": "private, max-age=600"})

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ectocalc.web._security import LoginThrottle, SessionStore
+from ectocalc.web._security import PasswordChecks, SessionStore, SignInThrottle
 from ectocalc.web._uploads import ZipLimits
 from ectocalc.web._viewer import StackCache
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from ectocalc.web._patients import PatientCache
 
 DATA_DIR_ENV = "ECTOCALC_DATA_DIR"
+TRUSTED_PROXIES_ENV = "ECTOCALC_TRUSTED_PROXIES"
 
 
 def default_data_dir() -> Path:
@@ -44,18 +46,32 @@ class WebConfig:
         Largest accepted upload (request body), bytes.
     max_case_bytes : int
         Largest accepted case file or FHIR Bundle, bytes.
+    max_yaml_bytes : int
+        Largest accepted YAML case file, bytes: YAML builds every value in Python and reads
+        slower per byte than JSON even with libyaml; 1 MB (some 16,000 lab results, far beyond
+        any real case file) keeps one import within the time and memory stated in
+        ``docs/web.md`` (measured by ``bench/bench_yaml.py``).
     zip_limits : ZipLimits
         Bounds on an unpacked CT zip.
     https : bool, optional
         Mark cookies ``Secure``; default: when the request came over HTTPS.
+    trusted_proxies : tuple of str
+        Addresses or networks (``10.0.0.0/8``) of reverse proxies whose ``X-Forwarded-For``
+        and ``X-Forwarded-Proto`` are believed (``serve --trusted-proxy``, else
+        ``$ECTOCALC_TRUSTED_PROXIES``, comma-separated); default none: the headers are ignored.
+    password_workers : int, optional
+        Password checks run at once (default :func:`~ectocalc.web._security.password_workers`).
     """
 
     db_url: str | None = None
     data_dir: Path | None = None
     max_upload_bytes: int = 1024**3
     max_case_bytes: int = 20 * 1024**2
+    max_yaml_bytes: int = 1024**2
     zip_limits: ZipLimits = field(default_factory=ZipLimits)
     https: bool | None = None
+    trusted_proxies: tuple[str, ...] = ()
+    password_workers: int | None = None
 
 
 @dataclass
@@ -68,12 +84,13 @@ class WebState:
     jobs: JobRunner
     patients: PatientCache
     sessions: SessionStore = field(default_factory=SessionStore)
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
-    """Failed sign-ins per user name: 5 in 15 minutes lock that name."""
-    address_throttle: LoginThrottle = field(
-        default_factory=lambda: LoginThrottle(attempts=30, window_s=900))
-    """Failed sign-ins per client address (looser: a clinic may share one address)."""
+    checks: PasswordChecks = field(default_factory=PasswordChecks)
+    """The bounded pool where passwords are hashed and checked."""
+    throttle: SignInThrottle = field(default_factory=SignInThrottle)
+    """Sign-in attempts per account, address and (account, address)."""
     stacks: StackCache = field(default_factory=StackCache)
+    case_import_slot: threading.Lock = field(default_factory=threading.Lock)
+    """Held while a case file or Bundle goes into the record (one at a time)."""
 
     @property
     def scans_dir(self) -> Path:

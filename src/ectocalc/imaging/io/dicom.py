@@ -270,12 +270,18 @@ def _pick_series(headers: list[tuple[str, Dataset]], source: Path,
                  warnings: list[str]) -> list[tuple[str, Dataset]]:
     """The one CT image series among the files, or an error saying what was found."""
     series: dict[str, list[tuple[str, Dataset]]] = {}
+    blank = 0
     for label, ds in headers:
-        uid = str(ds.get("SeriesInstanceUID", ""))
-        if not uid:  # every DICOM object has one: the header is truncated or damaged
+        if "SeriesInstanceUID" not in ds:  # Type 1 in every object: truncated or damaged
             raise InputError(label, "SeriesInstanceUID", "missing (incomplete or truncated "
                              "file?)")
+        uid = str(ds.SeriesInstanceUID or "").strip()
+        blank += not uid
         series.setdefault(uid, []).append((label, ds))
+    if blank:  # present but empty: some anonymisers blank the UIDs; the files are whole
+        warnings.append(f"{blank} file(s) have an empty SeriesInstanceUID (present but blank, "
+                        "as some anonymisers leave it): read together as one series; check "
+                        "that the folder holds one series only")
     ct: dict[str, list[tuple[str, Dataset]]] = {}
     other: list[str] = []
     for uid, items in series.items():
@@ -311,7 +317,8 @@ def _pick_series(headers: list[tuple[str, Dataset]], source: Path,
         raise InputError(label, "ImageType", "no axial CT series: only localizer (scout) "
                          "images were found")
     if len(ct) > 1:
-        found = ", ".join(f"{uid} ({len(items)} images)" for uid, items in ct.items())
+        found = ", ".join(f"{uid or '(empty UID)'} ({len(items)} images)"
+                          for uid, items in ct.items())
         raise InputError(source, "SeriesInstanceUID",
                          f"several CT series found: {found}; give a folder holding one series")
     return next(iter(ct.values()))

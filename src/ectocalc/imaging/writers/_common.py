@@ -64,6 +64,30 @@ def missing_type2(volume: CTVolume) -> list[str]:
     return [keyword for keyword in TYPE_2 if first.get(keyword) in (None, "")]
 
 
+REFERENCED_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+"""UIDs of the source images a SEG and an SR must reference (Type 1)."""
+
+
+def blank_uids(volume: CTVolume) -> list[str]:
+    """The :data:`REFERENCED_UIDS` empty in any source image (anonymisers sometimes blank
+    them): a SEG or SR cannot reference such images.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pydicom import Dataset
+    >>> ds = Dataset()
+    >>> ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID = "1", "", "2"
+    >>> v = CTVolume(hu=np.zeros((1, 1, 1)), affine=np.eye(4), pixel_spacing_mm=(1, 1),
+    ...              slice_increment_mm=1, source_datasets=[ds])
+    >>> blank_uids(v)
+    ['SeriesInstanceUID']
+    """
+    sources = volume.source_datasets or []
+    return [keyword for keyword in REFERENCED_UIDS
+            if any(not str(ds.get(keyword) or "").strip() for ds in sources)]
+
+
 DATES: tuple[str, ...] = ("PatientBirthDate", "StudyDate")
 """The :data:`TYPE_2` attributes of VR DA (``YYYYMMDD``)."""
 _WRITTEN_DATE = re.compile(r"^(\d{4})[-.](\d{2})[-.](\d{2})$")
@@ -92,11 +116,12 @@ def dicom_date(keyword: str, value: Any) -> str:
     return text
 
 
-def require_sources(volume: CTVolume) -> list[Any]:
+def require_sources(volume: CTVolume, *, first: int = 0) -> list[Any]:
     """The source CT datasets the SEG and SR reference, with absent :data:`TYPE_2`
     attributes added empty and :data:`DATES` written as DICOM DA (:func:`dicom_date`) in the
-    first (a copy; the volume's datasets are not changed): highdicom takes the patient, study
-    and pixel-measure attributes from the first source.
+    one at index ``first`` (a copy; the volume's datasets are not changed): highdicom takes the
+    patient, study and pixel-measure attributes from the first source it is given, which is
+    ``first`` when a writer passes a subset.
 
     Raises
     ------
@@ -106,17 +131,19 @@ def require_sources(volume: CTVolume) -> list[Any]:
     if not volume.source_datasets:
         raise ValueError("DICOM SEG/SR need the source DICOM datasets; this volume has none "
                          "(NIfTI input?)")
-    original = volume.source_datasets[0]
+    sources = list(volume.source_datasets)
+    original = sources[first]
     missing = missing_type2(volume)
     dates = {keyword: dicom_date(keyword, original.get(keyword)) for keyword in DATES
              if original.get(keyword) not in (None, "")}
     dates = {k: v for k, v in dates.items() if v != str(original.get(k))}
     if not missing and not dates:
-        return list(volume.source_datasets)
-    first = copy.deepcopy(original)  # header only: pixel data were dropped
+        return sources
+    patched = copy.deepcopy(original)  # header only: pixel data were dropped
     for keyword in missing:
-        if keyword not in first:
-            setattr(first, keyword, None)
+        if keyword not in patched:
+            setattr(patched, keyword, None)
     for keyword, value in dates.items():
-        setattr(first, keyword, value)
-    return [first, *volume.source_datasets[1:]]
+        setattr(patched, keyword, value)
+    sources[first] = patched
+    return sources

@@ -7,7 +7,8 @@ calcification" (237897009) for vascular lesions and DCM "Abnormal calcifications
 the other types, whose segment label names the type; cutaneous and soft-tissue segments also
 carry the SNOMED anatomic region. The algorithm identification names ectocalc, its version,
 the scoring convention and the HU threshold. Per-lesion detail lives in the CSV (a segment per
-lesion would make the SEG grow with the lesion count).
+lesion would make the SEG grow with the lesion count). The source images are the slices that
+hold lesions only: the SEG grows with the lesions, not with the scan.
 """
 
 from __future__ import annotations
@@ -78,19 +79,26 @@ def build_seg(volume: CTVolume, labels: np.ndarray, result: ScanResult) -> Any:
     ------
     ValueError
         If ``volume`` has no source DICOM datasets, ``labels`` has the wrong shape, or the
-        result has no lesions (a SEG needs at least one segment).
+        result has no lesions in ``labels`` (a SEG needs at least one segment).
     """
     import highdicom as hd
     from pydicom.uid import generate_uid
 
     from ectocalc import __version__
 
-    sources = require_sources(volume)
     if labels.shape != volume.hu.shape:
         raise ValueError(f"labels shape {labels.shape} differs from the volume {volume.hu.shape}")
     types = segment_types(result)
     if not types:
         raise ValueError("no lesions: a DICOM SEG needs at least one segment")
+    # Only the slices holding lesions are source images of the SEG: its size and the time
+    # to write it follow the lesions, not the scan (the round trip is tested).
+    held = np.flatnonzero(labels.any(axis=(1, 2)))
+    frames = segment_label_map(labels[held], result)
+    held, frames = held[frames.any(axis=(1, 2))], frames[frames.any(axis=(1, 2))]
+    if not len(held):
+        raise ValueError("no voxel of the result's lesions in labels: nothing to segment")
+    sources = require_sources(volume, first=int(held[0]))
     codes = concepts()
     algorithm = _algorithm(result)
     descriptions = [
@@ -105,7 +113,7 @@ def build_seg(volume: CTVolume, labels: np.ndarray, result: ScanResult) -> Any:
         for number, kind in enumerate(types, start=1)
     ]
     return hd.seg.Segmentation(
-        source_images=sources, pixel_array=segment_label_map(labels, result),
+        source_images=[sources[k] for k in held], pixel_array=frames,
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=descriptions, series_instance_uid=generate_uid(), series_number=901,
         sop_instance_uid=generate_uid(), instance_number=1, manufacturer=MANUFACTURER,
