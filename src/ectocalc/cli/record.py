@@ -41,14 +41,19 @@ def add_command(
     db: DbOption = None,
     patient: Annotated[str | None, typer.Option(
         "--patient", help="Patient id for scan results (or Bundles) that name none.")] = None,
+    merge: Annotated[bool, typer.Option(
+        "--merge", help="File a patient under the recorded patient with the same identifier "
+                        "even when the sex or birth date differ (they are one person).")] = False,
 ) -> None:
     """Add files to the record, each wholly or not at all; the same content twice changes
-    nothing. Exit 2 when any file failed (the others still went in)."""
+    nothing. A patient whose identifier (system and value) is recorded with another sex or
+    birth date is refused unless --merge. Exit 2 when any file failed (the others still went
+    in)."""
     from ectocalc.record import add_files
 
     store = _open(db)
     try:
-        results = add_files(store, files, patient_id=patient, progress=_report)
+        results = add_files(store, files, patient_id=patient, progress=_report, merge=merge)
     finally:
         store.dispose()
     failed = [r.path for r in results if r.status == "failed"]

@@ -40,21 +40,28 @@ _SCORED = ("agatston", "volume_mm3", "mass_mg", "kauppila", "adragao")
 
 
 def find_patient(session: Session, key: str) -> PatientRow:
-    """The patient with this record id or identifier value.
+    """The patient with this record id, identifier ``system|value``, or identifier value.
 
     Raises
     ------
     InputError
-        No such patient in the record.
+        No such patient in the record, or an identifier value that several patients have
+        (issued by different systems): give ``system|value``.
     """
     patient = session.scalar(select(PatientRow).where(PatientRow.key == key))
-    if patient is None:
-        patient = session.scalar(select(PatientRow).join(
-            IdentifierRow, IdentifierRow.patient_id == PatientRow.id).where(
-            IdentifierRow.value == key).limit(1))
-    if patient is None:
+    if patient is not None:
+        return patient
+    by_identifier = select(IdentifierRow.patient_id).distinct()
+    system, bar, value = key.rpartition("|")
+    found = list(session.scalars(by_identifier.where(
+        IdentifierRow.system == system, IdentifierRow.value == value))) if bar else []
+    found = found or list(session.scalars(by_identifier.where(IdentifierRow.value == key)))
+    if len(found) > 1:
+        raise InputError("record", "PATIENT", f"{len(found)} patients have the identifier "
+                         f"value {key!r} (from different systems): give SYSTEM|VALUE")
+    if not found:
         raise InputError("record", "PATIENT", f"no patient {key!r} in the record")
-    return patient
+    return session.get_one(PatientRow, found[0])
 
 
 def _ordered(session: Session, row: Any, patient: PatientRow) -> list[tuple[Date, Any]]:

@@ -153,7 +153,8 @@ def _territories(text: str, spec: CacDrsSpec) -> set[str]:
 
 
 def _is_coronary(lesion: Lesion, spec: CacDrsSpec) -> bool:
-    return any(_matches(spec.coronary_pattern, t) for t in (lesion.region, lesion.subtype))
+    return any(_matches(spec.coronary_pattern, t)
+               for t in (lesion.region, lesion.structure, lesion.subtype))
 
 
 def _scan_label(result: ScanResult) -> str:
@@ -176,7 +177,8 @@ def _scan_coronary(scans: Sequence[ScanResult], spec: CacDrsSpec) -> _Score | No
     if latest is None:
         return None
     scan, lesions = latest
-    per_lesion = [_territories(f"{x.region or ''} {x.subtype or ''}", spec) for x in lesions]
+    per_lesion = [_territories(f"{x.region or ''} {x.artery or ''} {x.structure or ''} "
+                               f"{x.subtype or ''}", spec) for x in lesions]
     vessels = (len(set().union(*per_lesion)) if all(len(t) == 1 for t in per_lesion) else None)
     total = sum(x.agatston for x in lesions)
     return _Score(agatston=as_reported("scales.cac_drs.agatston", total),
