@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date as Date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from ectocalc.cli import app
-from ectocalc.cli.output import check_out, emit
-from ectocalc.errors import InputError
+from ectocalc.cli.output import AsOfOption, check_out, emit
 
 if TYPE_CHECKING:  # the record (SQLAlchemy) loads only when a record command runs
     from ectocalc.record import AddResult, Store
@@ -103,13 +101,14 @@ def show_command(
     out: OutOption = None,
 ) -> None:
     """One patient over time: series, trends, CAC progression, monitoring due."""
+    from ectocalc.model.display import shown_view
     from ectocalc.record import patient_view
     from ectocalc.record._render import view_html, view_text
 
     check_out(out)  # before any work
     store = _open(db, create=False)
     try:
-        view = patient_view(store, patient)
+        view = shown_view(patient_view(store, patient))
     finally:
         store.dispose()
     if format == "json":
@@ -124,18 +123,18 @@ def show_command(
 @record_app.command("assess")
 def assess_command(
     patient: Annotated[str, typer.Argument(help="The patient's id.")],
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Assess as known on DATE (YYYY-MM-DD); default today.")] = None,
+    as_of: AsOfOption = None,
     db: DbOption = None,
     format: Annotated[AssessFormat, typer.Option("--format", "-f")] = "text",
     out: OutOption = None,
 ) -> None:
     """Assess the patient from everything recorded up to DATE."""
     from ectocalc import service
+    from ectocalc.assess import as_of_date
     from ectocalc.record import assess_patient
 
     check_out(out)  # before any work
-    day = _date(as_of)
+    day = as_of_date(as_of)
     store = _open(db, create=False)
     try:
         assessment = assess_patient(store, patient, as_of=day)
@@ -150,11 +149,3 @@ def assess_command(
     color = out is None and format == "text" and sys.stdout.isatty()
     emit(service.render_assessment(assessment, format=format, color=color), out)
 
-
-def _date(text: str | None) -> Date | None:
-    if text is None:
-        return None
-    try:
-        return Date.fromisoformat(text)
-    except ValueError:
-        raise InputError("--as-of", "", f"not a date (YYYY-MM-DD): {text!r}") from None

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from markupsafe import Markup
 
 from ectocalc import service
+from ectocalc.model.display import for_display
 from ectocalc.model.scan import ScanResult
 from ectocalc.web._app import page, safe_next, signin_page
 from ectocalc.web._auth import (
@@ -146,7 +147,9 @@ def _patient_body(request: Request, patient_id: str, data: PatientData) -> Marku
         scans = [ScanLink(result=r, scan_id=scan_id_of(r, web.scans_dir))
                  for r in data.assessment.imaging]
         return render_page(
-            "_patient_body.html.j2", pid=patient_id, view=data.view, a=data.assessment,
+            # The report section shows the assessment as the HTML report does: rounded.
+            "_patient_body.html.j2", pid=patient_id, view=data.view,
+            a=for_display(data.assessment),
             trends=_trend_series(data.view), trend_notes=_trend_notes(data.view), scans=scans,
             record_alerts=[x for x in data.view.get("alerts", []) if x["id"] not in own])
 
