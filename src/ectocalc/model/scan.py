@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date as Date
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ectocalc.model.scales import ScanScales
 from ectocalc.vocabulary import CalcificationType
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TYPE_ORDER: tuple[str, ...] = get_args(CalcificationType)
 """The calcification types (contract section 3) in reporting order: ``by_type`` keys, SEG
@@ -120,3 +123,35 @@ class ScanResult(BaseModel):
     scales: ScanScales | None = None
     """CAC-DRS and aortic-valve categories, when coronary or valve lesions are typed
     (:func:`ectocalc.scales.scan_scales`)."""
+
+    def lesions_frame(self) -> pd.DataFrame:
+        """One row per lesion (pandas), at full precision.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``id``, ``type``, ``region``, ``subtype``, ``agatston``, ``volume_mm3``,
+            ``mass_mg`` (mg hydroxyapatite), ``peak_hu``, ``max_diameter_mm``,
+            ``density_factor``, ``x_mm``, ``y_mm``, ``z_mm`` (centroid, DICOM patient LPS)
+            and ``slices`` (how many slices the lesion spans).
+
+        Examples
+        --------
+        >>> lesion = Lesion(id=1, centroid_mm=(1.0, 2.0, 3.0), volume_mm3=12.5, mass_mg=2.1,
+        ...                 peak_hu=410, agatston=30.0, type="vascular", slices=[4, 5])
+        >>> scan = ScanResult(convention="agatston-1990", threshold_hu=130, kvp=120,
+        ...     slice_increment_mm=3.0, pixel_spacing_mm=(0.5, 0.5),
+        ...     calibration_mg_per_cm3_per_hu=0.78, agatston=30.0, volume_mm3=12.5, mass_mg=2.1,
+        ...     lesions=[lesion])
+        >>> scan.lesions_frame()[["id", "agatston", "z_mm", "slices"]].to_dict("records")
+        [{'id': 1, 'agatston': 30.0, 'z_mm': 3.0, 'slices': 2}]
+        """
+        import pandas as pd
+
+        columns = ["id", "type", "region", "subtype", "agatston", "volume_mm3", "mass_mg",
+                   "peak_hu", "max_diameter_mm", "density_factor", "x_mm", "y_mm", "z_mm",
+                   "slices"]
+        rows = [{**lesion.model_dump(exclude={"centroid_mm", "slices"}),
+                 **dict(zip(("x_mm", "y_mm", "z_mm"), lesion.centroid_mm, strict=True)),
+                 "slices": len(lesion.slices)} for lesion in self.lesions]
+        return pd.DataFrame(rows, columns=columns)

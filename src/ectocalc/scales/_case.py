@@ -218,6 +218,28 @@ def _coronary_score(reported: list[tuple[int, Finding]], scans: Sequence[ScanRes
     return from_scan
 
 
+def reported_coronary_agatston(findings: Sequence[Finding], *,
+                               knowledge: Knowledge) -> float | None:
+    """The coronary Agatston score a radiology report gives in ``findings``, read as CAC-DRS
+    reads it: a total at a coronary site, else the sum of per-artery scores; None without one.
+
+    Findings found on a CT by ectocalc (``origin="ct"``) are not a report and are ignored.
+
+    Examples
+    --------
+    >>> from ectocalc.knowledge import load_knowledge
+    >>> kb = load_knowledge()
+    >>> reported_coronary_agatston([Finding(site="LAD", agatston=80),
+    ...                             Finding(site="RCA", agatston=40)], knowledge=kb)
+    120.0
+    >>> reported_coronary_agatston([Finding(site="left knee")], knowledge=kb) is None
+    True
+    """
+    reported = [(i, f) for i, f in enumerate(findings) if f.origin == "reported"]
+    score = _coronary_score(reported, [], load_scales(knowledge).cac_drs)
+    return None if score is None else score.agatston
+
+
 def _scan_valve(scans: Sequence[ScanResult], spec: ScalesFile) -> _Score | None:
     pattern = spec.aortic_valve_calcium.site_pattern
     latest = _latest(scans, lambda x: _matches(pattern, x.region))
