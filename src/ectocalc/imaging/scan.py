@@ -588,7 +588,7 @@ def _writers(volume: CTVolume, analysis: Analysis) -> list[tuple[str, Callable[[
                                                          d / "seg.dcm")))
         steps.append(("sr", lambda d: sr.write_sr(
             volume, result, d / "seg.dcm" if (d / "seg.dcm").exists() else None,
-            d / "sr.dcm")))
+            d / "sr.dcm", labels=analysis.labels)))
     steps.append(("overlay_png", lambda d: overlay.write_overlays(
         volume, analysis.labels, result, d,
         factor_thresholds_hu=analysis.factor_thresholds_hu)))

@@ -157,6 +157,12 @@ def _is_coronary(lesion: Lesion, spec: CacDrsSpec) -> bool:
                for t in (lesion.region, lesion.structure, lesion.subtype))
 
 
+def is_coronary(lesion: Lesion, scales: ScalesFile) -> bool:
+    """Whether a CT lesion's region or subtype names a coronary artery (the CAC-DRS
+    ``coronary_pattern`` of ``scales.yaml``), as the coronary score counts it."""
+    return _is_coronary(lesion, scales.cac_drs)
+
+
 def _scan_label(result: ScanResult) -> str:
     when = f" of {result.study_date.isoformat()}" if result.study_date else ""
     return f"CT{when} ({result.convention}"
