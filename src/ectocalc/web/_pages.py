@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from markupsafe import Markup
 
 from ectocalc import service
+from ectocalc.model.display import for_display
 from ectocalc.model.scan import ScanResult
 from ectocalc.render import label, scale_rows
 from ectocalc.web._app import page, safe_next, signin_page
@@ -35,7 +36,7 @@ from ectocalc.web._patients import (
     scan_patient,
 )
 from ectocalc.web._security import Session
-from ectocalc.web._templates import render_page
+from ectocalc.web._templates import patient_path, render_page
 from ectocalc.web._viewer import TYPE_COLOURS, WINDOWS, render_slice
 
 router = APIRouter(include_in_schema=False)
@@ -194,23 +195,16 @@ def _patient_body(request: Request, patient_id: str, data: PatientData) -> Marku
         scans = [ScanLink(result=r, scan_id=scan_id_of(r, web.scans_dir))
                  for r in data.assessment.imaging]
         return render_page(
-            "_patient_body.html.j2", pid=patient_id, view=data.view, a=data.assessment,
+            # The report section shows the assessment as the HTML report does: rounded.
+            "_patient_body.html.j2", pid=patient_id, view=data.view,
+            a=for_display(data.assessment),
             trends=_trend_series(data.view), trend_notes=_trend_notes(data.view), scans=scans,
             alerts_shown=True, **_summary_context(data.view))
 
     return Markup(data.memo("body", render))
 
 
-@router.get("/patients/{patient_id}")
-def patient_page(request: Request, patient_id: str, session: SignedIn) -> HTMLResponse:
-    """One patient: assessment, monitoring, trends and scans."""
-    data = _patient(request, session, patient_id, "view_patient")
-    return page(request, "patient.html.j2", pid=patient_id,
-                body=_patient_body(request, patient_id, data),
-                jobs=state(request).jobs.for_patient(patient_id), active="patients")
-
-
-@router.get("/patients/{patient_id}/report.html")
+@router.get("/patients/{patient_id:path}/report.html")
 def report_html(request: Request, patient_id: str,
                 session: SignedIn) -> Response:
     """The clinician HTML report (self-contained)."""
@@ -221,7 +215,7 @@ def report_html(request: Request, patient_id: str,
                              **_attachment(_download_name(patient_id, ".html"))})
 
 
-@router.get("/patients/{patient_id}/report.pdf")
+@router.get("/patients/{patient_id:path}/report.pdf")
 def report_pdf(request: Request, patient_id: str,
                session: SignedIn) -> Response:
     """The clinician report as PDF (WeasyPrint): a one-page summary (key values, alerts, plan,
@@ -245,7 +239,7 @@ def report_pdf(request: Request, patient_id: str,
                     headers=_attachment(_download_name(patient_id, ".pdf")))
 
 
-@router.get("/patients/{patient_id}/assessment.json")
+@router.get("/patients/{patient_id:path}/assessment.json")
 def assessment_json(request: Request, patient_id: str,
                     session: SignedIn) -> Response:
     """The assessment JSON (contract §3)."""
@@ -255,7 +249,7 @@ def assessment_json(request: Request, patient_id: str,
                     headers=_attachment(_download_name(patient_id, "-assessment.json")))
 
 
-@router.get("/patients/{patient_id}/record.json")
+@router.get("/patients/{patient_id:path}/record.json")
 def record_json(request: Request, patient_id: str,
                 session: SignedIn) -> Response:
     """The ``record show`` JSON (contract §5)."""
@@ -266,7 +260,7 @@ def record_json(request: Request, patient_id: str,
                     headers=_attachment(_download_name(patient_id, "-record.json")))
 
 
-@router.get("/patients/{patient_id}/fhir.json")
+@router.get("/patients/{patient_id:path}/fhir.json")
 def fhir_json(request: Request, patient_id: str,
               session: SignedIn) -> Response:
     """The assessment as a FHIR R4 Bundle."""
@@ -293,7 +287,7 @@ _SCAN_FILES = {"seg.dcm": "application/dicom", "sr.dcm": "application/dicom",
                "lesions.csv": "text/csv"}
 
 
-@router.get("/patients/{patient_id}/scans/{scan_id}/{name}")
+@router.get("/patients/{patient_id:path}/scans/{scan_id}/{name}")
 def scan_file(request: Request, patient_id: str, scan_id: str, name: str,
               session: SignedIn) -> Response:
     """DICOM SEG, DICOM SR or the lesion CSV of an imported CT."""
@@ -307,7 +301,7 @@ def scan_file(request: Request, patient_id: str, scan_id: str, name: str,
                         filename=_download_name(patient_id, f"-{scan_id[:8]}-{name}"))
 
 
-@router.get("/patients/{patient_id}/scans/{scan_id}")
+@router.get("/patients/{patient_id:path}/scans/{scan_id}")
 def viewer_page(request: Request, patient_id: str, scan_id: str,
                 session: SignedIn) -> HTMLResponse:
     """The axial slice viewer with the calcification overlay, lesions and scores."""
@@ -327,7 +321,7 @@ def viewer_page(request: Request, patient_id: str, scan_id: str,
                 conventions=conventions, active="patients")
 
 
-@router.get("/patients/{patient_id}/scans/{scan_id}/slices/{index}.png")
+@router.get("/patients/{patient_id:path}/scans/{scan_id}/slices/{index}.png")
 def slice_png(request: Request, patient_id: str, scan_id: str, index: int, session: SignedIn,
               window: str = "soft_tissue", overlay: bool = True) -> Response:
     """One axial slice, windowed, with the calcification overlay coloured by type (each
@@ -340,6 +334,17 @@ def slice_png(request: Request, patient_id: str, scan_id: str, index: int, sessi
     png = render_slice(stack, index, window=window, overlay=overlay)
     return Response(png, media_type="image/png",
                     headers={"Cache-Control": "private, max-age=600"})
+
+
+# after the patient's sub-pages: an id may hold "/" (its links encode it as %2F, which the
+# server decodes), so the page of the id "a/b" is /patients/a%2Fb
+@router.get("/patients/{patient_id:path}")
+def patient_page(request: Request, patient_id: str, session: SignedIn) -> HTMLResponse:
+    """One patient: assessment, monitoring, trends and scans."""
+    data = _patient(request, session, patient_id, "view_patient")
+    return page(request, "patient.html.j2", pid=patient_id,
+                body=_patient_body(request, patient_id, data),
+                jobs=state(request).jobs.for_patient(patient_id), active="patients")
 
 
 @router.get("/import")
@@ -355,8 +360,6 @@ def import_page(request: Request, session: SignedIn) -> HTMLResponse:
 async def import_submit(request: Request,
                         session: SignedIn) -> Response:
     """Import a case file, FHIR Bundle or CT zip from the form."""
-    from urllib.parse import quote
-
     from fastapi.responses import RedirectResponse
 
     if not session.can_write:
@@ -368,7 +371,7 @@ async def import_submit(request: Request,
     finally:
         await upload.close()
     if imported.job is None and len(imported.patients) == 1:
-        return RedirectResponse(f"/patients/{quote(imported.patients[0], safe='')}",
+        return RedirectResponse(f"/patients/{patient_path(imported.patients[0])}",
                                 status_code=303)
     return page(request, "import.html.j2", imported=imported, active="import",
                 max_mb=state(request).config.max_upload_bytes // 2**20)
