@@ -15,6 +15,7 @@ from markupsafe import Markup
 from ectocalc import service
 from ectocalc.model.display import for_display
 from ectocalc.model.scan import ScanResult
+from ectocalc.render import label, scale_rows
 from ectocalc.web._app import page, safe_next, signin_page
 from ectocalc.web._auth import (
     CSRF_FIELD,
@@ -121,7 +122,7 @@ def _trend_series(view: dict[str, Any]) -> list[dict[str, Any]]:
         x = [datetime.combine(Date.fromisoformat(str(p["date"])[:10]), datetime.min.time(),
                               tzinfo=UTC).timestamp() for p in dated]
         unit = next((p["unit"] for p in dated if p.get("unit")), "")
-        charts.append({"name": name, "label": name.replace("_", " "),
+        charts.append({"name": name, "label": label(name),
                        "unit": unit or ("Agatston" if name == "cac_agatston" else ""),
                        "x": x, "y": [p["value"] for p in dated],
                        "flags": [p.get("flag") or "" for p in dated]})
@@ -138,12 +139,59 @@ def _trend_notes(view: dict[str, Any]) -> list[str]:
     return list(notes)
 
 
+KEY_SERIES = ("calcium", "phosphate", "pth", "egfr")
+"""The header strip's latest values (record series names), in reading order."""
+_FLAG_MARK = {"low": "L", "high": "H", "critical_low": "LL", "critical_high": "HH"}
+
+
+def key_values(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """The latest calcium, phosphate, PTH and eGFR of a ``record show`` view, as reported
+    (the record rounds its series), each with its date, H/L flag mark and reference range.
+
+    Examples
+    --------
+    >>> view = {"series": {"pth": [{"date": "2026-04-01", "value": 400, "unit": "pg/mL"},
+    ...     {"date": "2026-10-01", "value": 610, "unit": "pg/mL", "flag": "high"}]}}
+    >>> [(k["name"], k["value"], k["mark"], k["date"]) for k in key_values(view)]
+    [('pth', 610, 'H', '2026-10-01')]
+    """
+    found = []
+    for name in KEY_SERIES:
+        dated = [p for p in view.get("series", {}).get(name, [])
+                 if p.get("date") and isinstance(p.get("value"), int | float)]
+        if not dated:
+            continue
+        last = max(dated, key=lambda p: str(p["date"]))
+        flag = last.get("flag") or ""
+        found.append({"name": name, "value": last["value"], "unit": last.get("unit") or "",
+                      "comparator": last.get("comparator") or "",
+                      "date": str(last["date"])[:10], "flag": flag,
+                      "mark": _FLAG_MARK.get(flag, ""),
+                      "reference_range": last.get("reference_range")})
+    return found
+
+
+def merged_alerts(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """The record's and the assessment's alerts (``record show`` holds both), worst first."""
+    rank = {"critical": 0, "warning": 1, "info": 2}
+    return sorted(view.get("alerts", []), key=lambda a: rank.get(str(a.get("severity")), 3))
+
+
+def _summary_context(view: dict[str, Any]) -> dict[str, Any]:
+    """What the header strip and the PDF's summary page show."""
+    from ectocalc.model.display import age_words
+
+    age = view.get("patient", {}).get("age_years")
+    alerts = merged_alerts(view)
+    return {"age": None if age is None else age_words(age), "key_values": key_values(view),
+            "alerts": alerts, "critical": [a for a in alerts if a.get("severity") == "critical"]}
+
+
 def _patient_body(request: Request, patient_id: str, data: PatientData) -> Markup:
     """The patient page's main content, rendered once per record revision."""
 
     def render() -> str:
         web = state(request)
-        own = {a.id for a in data.assessment.alerts}
         scans = [ScanLink(result=r, scan_id=scan_id_of(r, web.scans_dir))
                  for r in data.assessment.imaging]
         return render_page(
@@ -151,7 +199,7 @@ def _patient_body(request: Request, patient_id: str, data: PatientData) -> Marku
             "_patient_body.html.j2", pid=patient_id, view=data.view,
             a=for_display(data.assessment),
             trends=_trend_series(data.view), trend_notes=_trend_notes(data.view), scans=scans,
-            record_alerts=[x for x in data.view.get("alerts", []) if x["id"] not in own])
+            alerts_shown=True, **_summary_context(data.view))
 
     return Markup(data.memo("body", render))
 
@@ -170,11 +218,22 @@ def report_html(request: Request, patient_id: str,
 @router.get("/patients/{patient_id:path}/report.pdf")
 def report_pdf(request: Request, patient_id: str,
                session: SignedIn) -> Response:
-    """The clinician report as PDF (WeasyPrint renders the HTML report)."""
+    """The clinician report as PDF (WeasyPrint): a one-page summary (key values, alerts, plan,
+    monitoring due), trends as images, progression and monitoring, then the evidence (the
+    clinician report's sections); report date, patient and page numbers on every page."""
     from weasyprint import HTML  # type: ignore[import-untyped]
 
+    from ectocalc.model.display import for_display
+    from ectocalc.record._render import trend_figures
     data = _patient(request, session, patient_id, "download_report_pdf")
-    html = service.render_assessment(data.assessment, format="html")
+    # a trend needs two results: one value is in the summary and the evidence already
+    drawn = {**data.view, "series": {name: points for name, points in data.view["series"].items()
+                                     if len(points) >= 2}}
+    html = render_page(
+        "report_pdf.html.j2", pid=patient_id, view=data.view,
+        a=for_display(data.assessment), scales=scale_rows(data.assessment.scales),
+        figures=trend_figures(drawn, labels={n: label(n) for n in drawn["series"]}),
+        alerts_shown=True, **_summary_context(data.view))
     pdf = HTML(string=html, base_url=None).write_pdf()
     return Response(pdf, media_type="application/pdf",
                     headers=_attachment(_download_name(patient_id, ".pdf")))

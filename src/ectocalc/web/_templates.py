@@ -25,6 +25,8 @@ from jinja2 import (
 )
 from markupsafe import Markup
 
+from ectocalc.render import add_filters
+
 REPORT_BODY = "report_body.html.j2"
 
 
@@ -73,6 +75,7 @@ def environment() -> Environment:
         trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     env.filters["json_script"] = _json_script
     env.filters["pid"] = patient_path
+    add_filters(env)
     env.globals["today"] = Date.today
     return env
 
