@@ -232,6 +232,7 @@ def stage_times(volume) -> dict[str, float]:
     from ectocalc.imaging import body_mask, factor_thresholds, find_opacified_lumen, get_convention
 
     # The stage split needs the pipeline's internal steps (white-box profiling).
+    from ectocalc.imaging.bodymodel import build_body_model
     from ectocalc.imaging.detect import bone_and_dense
     from ectocalc.imaging.measure import _kept_flat, count_lesions, measure_flat
     from ectocalc.imaging.noise import reject_noise
@@ -251,6 +252,9 @@ def stage_times(volume) -> dict[str, float]:
     body = timed("body", lambda: body_mask(hu))
     bone, dense = timed("bone", lambda: bone_and_dense(hu, threshold_hu=thresholds[0],
                                                        spacing_mm=spacing, body=body))
+    model = timed("anatomy", lambda: build_body_model(
+        hu, body=body, bone=bone, threshold_hu=thresholds[0],
+        pixel_spacing_mm=volume.pixel_spacing_mm, increment_mm=volume.slice_increment_mm))
     timed("contrast", lambda: find_opacified_lumen(hu, spacing_mm=spacing, body=body, bone=bone,
                                                    dense=(thresholds[0], dense)))
     keyword = {"pixel_spacing_mm": volume.pixel_spacing_mm,
@@ -280,7 +284,7 @@ def stage_times(volume) -> dict[str, float]:
     # measure_flat labels again: the measures are its time minus the labelling's.
     out["measures"] = max(clock() - start - out["labelling"], 0.0)
     timed("typing", lambda: _type_all(measures, body=body, spacing_mm=spacing, anatomy=None,
-                                      names=None))
+                                      names=None, model=model))
     return out
 
 

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date as Date
 from functools import partial
+from types import ModuleType
+from typing import Any
 
 from ectocalc import __version__
 from ectocalc.chemistry import ChemistryError, ChemistryOutcome, serum_chemistry
+from ectocalc.errors import InputError
 from ectocalc.knowledge import Knowledge
 from ectocalc.labs.derive import derive
 from ectocalc.labs.equations import ADULT_AGE_YEARS
@@ -25,12 +30,12 @@ from ectocalc.labs.results import (
     report_labs,
     without_analytes,
 )
-from ectocalc.model.assessment import Alert, Assessment, ChemistrySection
+from ectocalc.model.assessment import Alert, Assessment, ChemistrySection, Derived, LabReport
 from ectocalc.model.case import Case, age_on
 from ectocalc.model.scan import ScanResult
 from ectocalc.monitoring import monitoring_notes, monitoring_plan
 from ectocalc.reasoning import reason
-from ectocalc.reasoning.concepts import recognise, set_aside
+from ectocalc.reasoning.concepts import Mention, recognise, set_aside
 from ectocalc.reasoning.facts import unread_genetics
 from ectocalc.scales import compute_scales
 from ectocalc.vocabulary import ckd_stage_rank, parse_ckd_stage
@@ -64,36 +69,15 @@ def assess(case: Case, *, knowledge: Knowledge, as_of: Date | None = None,
     """
     digest = input_digest(case)
     case = restrict_to(case, as_of) if as_of is not None else case
-    imaging = [s for s in scans
-               if as_of is None or s.study_date is None or s.study_date <= as_of]
+    imaging = [s for s in scans if known_on(s.study_date, as_of)]
     case = _join_scans(case, imaging)
     mentions = recognise(case, knowledge=knowledge)
-    affirmed = [m for m in mentions if m.present and not m.family]
-    ckd = [m for m in affirmed if m.id == "chronic_kidney_disease"]
-    reports = report_labs(case, knowledge=knowledge)
-    # A value outside the plausible range is shown but used in no calculation or rule.
-    excluded = implausible(reports, knowledge=knowledge)
-    usable = without_analytes(case, excluded)
-    labs = [r for r in reports if r.analyte not in excluded]
-    derive_for = partial(
-        derive, knowledge=knowledge,
-        on_dialysis=any(m.id == "dialysis" for m in affirmed),
-        recorded_ckd_stage=max((m.attributes["stage"] for m in ckd
-                                if parse_ckd_stage(m.attributes.get("stage", ""))),
-                               default=None, key=_stage_rank),
-        kidney_damage_marker=bool(ckd),
-        acute_kidney_injury=any(m.id == "acute_kidney_injury" for m in affirmed),
-        kidney_transplant=any(m.id == "kidney_transplant" for m in affirmed),
-    )
-    derived = derive_for(usable, labs=labs)
-    not_computed: list[str] = []
-    if excluded:  # name what the implausible value would have fed
-        kept = {d.quantity for d in derived.basis}
-        not_computed = [d.quantity for d in derive_for(case, labs=reports).basis
-                        if d.quantity not in kept]
+    status = lab_status(case, knowledge=knowledge, mentions=mentions)
+    labs, derived, usable = status.labs, status.derived, status.usable
     reasoning = reason(usable, knowledge=knowledge, labs=labs, derived=derived,
                        mentions=mentions)
-    alerts = [*lab_alerts(reports, knowledge=knowledge, not_computed=not_computed),
+    alerts = [*lab_alerts(status.reports, knowledge=knowledge,
+                          not_computed=status.not_computed),
               *lab_conflicts(case, knowledge=knowledge), *reasoning.alerts]
 
     try:
@@ -122,7 +106,7 @@ def assess(case: Case, *, knowledge: Knowledge, as_of: Date | None = None,
         case_id=case.id, source=case.source,
         patient={"id": case.patient.id, "age_years": case.patient.age_years,
                  "sex": case.patient.sex},
-        labs=reports, derived=derived, mechanism=reasoning.mechanism, types=reasoning.types,
+        labs=status.reports, derived=derived, mechanism=reasoning.mechanism, types=reasoning.types,
         syndromes=reasoning.syndromes, workup=reasoning.workup, management=reasoning.management,
         monitoring=monitoring, chemistry=None if chemistry.section is None
         else ChemistrySection.model_validate(chemistry.section), imaging=imaging, alerts=alerts,
@@ -133,6 +117,78 @@ def assess(case: Case, *, knowledge: Knowledge, as_of: Date | None = None,
         disclaimer=DISCLAIMER, knowledge_version=knowledge.version, ectocalc_version=__version__,
         as_of=as_of, input_digest=digest,
     )
+
+
+@dataclass(frozen=True)
+class LabStatus:
+    """A case's results as the assessment judges them (:func:`lab_status`)."""
+
+    reports: list[LabReport]
+    """Every analyte's latest result, flagged (implausible ones included: they are shown)."""
+    labs: list[LabReport]
+    """The reports the assessment uses: without implausible values."""
+    usable: Case
+    """The case without the analytes whose latest value is implausible."""
+    derived: Derived
+    """Derived indices from :attr:`usable`."""
+    not_computed: list[str] = field(default_factory=list)
+    """Derived quantities an implausible value would have fed (named in its alert)."""
+
+
+def lab_status(case: Case, *, knowledge: Knowledge,
+               mentions: Sequence[Mention] | None = None) -> LabStatus:
+    """The flagged lab reports and derived indices of a case, exactly as :func:`assess` gives
+    them (no reasoning, chemistry or scales): the patient record's per-date flags and derived
+    series come from here, so they agree with the assessment on the same date.
+
+    A value outside the plausible range is reported but used in no calculation or rule.
+
+    Parameters
+    ----------
+    case : Case
+        The case as known on the date of interest (:func:`restrict_to`).
+    knowledge : Knowledge
+        The knowledge bundle (ranges, intervals, kidney definitions).
+    mentions : sequence of Mention, optional
+        The case's recognised concepts (dialysis, transplant, a stated CKD stage, acute kidney
+        injury); recognised here when not given.
+
+    Returns
+    -------
+    LabStatus
+
+    Raises
+    ------
+    InputError
+        Creatinine or cystatin C without the age or sex every eGFR equation needs.
+    """
+    if mentions is None:
+        mentions = recognise(case, knowledge=knowledge)
+    affirmed = [m for m in mentions if m.present and not m.family]
+    ckd = [m for m in affirmed if m.id == "chronic_kidney_disease"]
+    reports = report_labs(case, knowledge=knowledge)
+    # A value outside the plausible range is shown but used in no calculation or rule.
+    excluded = implausible(reports, knowledge=knowledge)
+    usable = without_analytes(case, excluded)
+    labs = [r for r in reports if r.analyte not in excluded]
+    derive_for = partial(
+        derive, knowledge=knowledge,
+        on_dialysis=any(m.id == "dialysis" for m in affirmed),
+        recorded_ckd_stage=max((m.attributes["stage"] for m in ckd
+                                if parse_ckd_stage(m.attributes.get("stage", ""))),
+                               default=None, key=_stage_rank),
+        kidney_damage_marker=bool(ckd),
+        acute_kidney_injury=any(m.id == "acute_kidney_injury" for m in affirmed),
+        kidney_transplant=any(m.id == "kidney_transplant" for m in affirmed),
+    )
+    derived = derive_for(usable, labs=labs)
+    not_computed: list[str] = []
+    if excluded:  # name what the implausible value would have fed
+        kept = {d.quantity for d in derived.basis}
+        not_computed = [d.quantity for d in derive_for(case, labs=reports).basis
+                        if d.quantity not in kept]
+    return LabStatus(reports=reports, labs=labs, usable=usable, derived=derived,
+                     not_computed=not_computed)
 
 
 def input_digest(case: Case) -> str:
@@ -151,6 +207,51 @@ def input_digest(case: Case) -> str:
     data = case.model_dump(mode="json", exclude={"source"})
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def known_on(day: Date | None, as_of: Date | None) -> bool:
+    """Whether something dated ``day`` is known on ``as_of``: the one as-of rule.
+
+    Every adapter (case file, record, web, cohort) leaves out what is dated after ``as_of``
+    through this rule; an undated item is kept (it is taken as current), and with no
+    ``as_of`` everything is known.
+
+    Examples
+    --------
+    >>> known_on(Date(2026, 3, 1), Date(2026, 3, 1)), known_on(Date(2026, 3, 2), Date(2026, 3, 1))
+    (True, False)
+    >>> known_on(None, Date(2026, 3, 1)), known_on(Date(2030, 1, 1), None)
+    (True, True)
+    """
+    return as_of is None or day is None or day <= as_of
+
+
+def as_of_date(text: str | None, *, where: str = "--as-of") -> Date | None:
+    """The date an as-of option gives (ISO ``YYYY-MM-DD``), or None when not given: read one
+    way by every command and the Python API.
+
+    Raises
+    ------
+    InputError
+        Not a calendar date (names ``where``; exit 2 on the command line).
+
+    Examples
+    --------
+    >>> as_of_date("2026-03-01"), as_of_date(None)
+    (datetime.date(2026, 3, 1), None)
+    >>> as_of_date("2026-13-01")
+    Traceback (most recent call last):
+    ...
+    ectocalc.errors.InputError: --as-of: not a date (YYYY-MM-DD): '2026-13-01'
+    """
+    if text is None:
+        return None
+    try:
+        if len(text) != len("YYYY-MM-DD"):
+            raise ValueError(text)
+        return Date.fromisoformat(text)
+    except ValueError:
+        raise InputError(where, "", f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def restrict_to(case: Case, as_of: Date) -> Case:
@@ -172,7 +273,7 @@ def restrict_to(case: Case, as_of: Date) -> Case:
     """
     labs = [r if r.date is not None or case.date is None
             else r.model_copy(update={"date": case.date})
-            for r in case.labs if (r.date or case.date or as_of) <= as_of]
+            for r in case.labs if known_on(r.date or case.date, as_of)]
     update: dict[str, object] = {"labs": labs}
     patient = case.patient
     if patient.birth_date is not None and patient.birth_date <= as_of and (
@@ -199,3 +300,17 @@ def _join_scans(case: Case, scans: list[ScanResult]) -> Case:
     for result in scans:
         findings.extend(findings_from_scan(result, scan_date=result.study_date))
     return case.model_copy(update={"findings": findings})
+
+
+class _CallableModule(ModuleType):
+    """This module, callable: ``ectocalc.assess(...)`` is the Python API's
+    :func:`ectocalc.api.assess` (a package attribute named like a submodule is the submodule
+    once it is imported, so the module itself answers the call)."""
+
+    def __call__(self, case: Any, **options: Any) -> Assessment:
+        from ectocalc.api import assess as api_assess
+
+        return api_assess(case, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule

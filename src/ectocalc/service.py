@@ -41,8 +41,9 @@ def default_knowledge() -> Knowledge:
     return load_knowledge()
 
 
-def read_case(path: str | Path) -> Case:
-    """Read a case file (JSON/YAML, contract §2) or a FHIR R4 Bundle.
+def read_case(path: str | Path, *, knowledge: Knowledge | None = None) -> Case:
+    """Read a case file (JSON/YAML, contract §2) or a FHIR R4 Bundle, its results checked
+    against the analyte catalogue of ``knowledge`` (default :func:`default_knowledge`).
 
     Raises
     ------
@@ -51,7 +52,7 @@ def read_case(path: str | Path) -> Case:
     """
     from ectocalc.io.case_file import load_case
 
-    return load_case(Path(path))
+    return load_case(Path(path), catalogue=(knowledge or default_knowledge()).analytes)
 
 
 def read_bundle(document: dict[str, Any], *, source: str) -> Case:
@@ -72,12 +73,14 @@ def quantify_scan(path: str | Path, *, anatomy: str | Path | None = None,
                   convention: str = "agatston-1990", calibration: float | None = None,
                   out_dir: str | Path | None = None, contrast: ContrastPolicy = "refuse",
                   progress: StageProgress | None = None,
-                  study_date: Date | None = None) -> ScanResult:
+                  study_date: Date | None = None,
+                  knowledge: Knowledge | None = None) -> ScanResult:
     """Quantify calcification on one CT (DICOM folder, ``.zip`` of one, or NIfTI).
 
     Parameters are those of ``ectocalc scan`` (contract §1); ``out_dir`` receives the SEG, SR,
     lesion CSV, overlays and ``scan.json``. ``study_date`` overrides the date read from the
-    data (a case file's ``scans[].date``).
+    data (a case file's ``scans[].date``); ``knowledge`` gives the CAC-DRS and aortic-valve
+    categories (default :func:`default_knowledge`).
 
     Raises
     ------
@@ -91,14 +94,15 @@ def quantify_scan(path: str | Path, *, anatomy: str | Path | None = None,
                       contrast=contrast, progress=progress)
     if study_date is not None:
         result = result.model_copy(update={"study_date": study_date})
-    return _with_scales(result, out_dir)
+    return _with_scales(result, out_dir, knowledge=knowledge)
 
 
-def _with_scales(result: ScanResult, out_dir: str | Path | None) -> ScanResult:
+def _with_scales(result: ScanResult, out_dir: str | Path | None, *,
+                 knowledge: Knowledge | None = None) -> ScanResult:
     """Add the CAC-DRS / aortic-valve categories of typed lesions (rewrites ``scan.json``)."""
     from ectocalc.scales import scan_scales
 
-    scales = scan_scales(result, knowledge=default_knowledge())
+    scales = scan_scales(result, knowledge=knowledge or default_knowledge())
     if scales is None:
         return result
     result = result.model_copy(update={"scales": scales})
@@ -156,7 +160,7 @@ def case_scans(case: Case, *, check: bool = True) -> list[CaseScan]:
     return scans
 
 
-def quantify_case_scans(case: Case) -> list[ScanResult]:
+def quantify_case_scans(case: Case, *, knowledge: Knowledge | None = None) -> list[ScanResult]:
     """Quantify the CT scans a case lists (see :func:`case_scans`).
 
     Raises
@@ -165,7 +169,8 @@ def quantify_case_scans(case: Case) -> list[ScanResult]:
         A listed path does not exist or is not a CT ectocalc can score.
     """
     return [quantify_scan(scan.path, anatomy=scan.anatomy, anatomy_names=scan.anatomy_names,
-                          study_date=scan.date) for scan in case_scans(case)]
+                          study_date=scan.date, knowledge=knowledge)
+            for scan in case_scans(case)]
 
 
 def assess_case(case: Case, *, knowledge: Knowledge | None = None, as_of: Date | None = None,
@@ -184,15 +189,17 @@ def assess_case(case: Case, *, knowledge: Knowledge | None = None, as_of: Date |
     """
     from ectocalc.assess import assess
 
+    knowledge = knowledge or default_knowledge()
     if scans is None:
-        scans = quantify_case_scans(case)
-    return assess(case, knowledge=knowledge or default_knowledge(), as_of=as_of, scans=scans)
+        scans = quantify_case_scans(case, knowledge=knowledge)
+    return assess(case, knowledge=knowledge, as_of=as_of, scans=scans)
 
 
 def assess_file(path: str | Path, *, knowledge: Knowledge | None = None,
                 as_of: Date | None = None) -> Assessment:
-    """Read a case file or FHIR Bundle and assess it (with the scans it lists)."""
-    return assess_case(read_case(path), knowledge=knowledge, as_of=as_of)
+    """Read a case file or FHIR Bundle and assess it (with the scans it lists), all with one
+    knowledge bundle (default :func:`default_knowledge`)."""
+    return assess_case(read_case(path, knowledge=knowledge), knowledge=knowledge, as_of=as_of)
 
 
 def render_assessment(assessment: Assessment, *, format: Format,

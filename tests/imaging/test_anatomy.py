@@ -47,7 +47,7 @@ SPACING = (3.0, 1.0, 1.0)
 def test_class_names(name: str, expected: tuple) -> None:
     typing = classify_name(name)
     assert (typing.type, typing.subtype, typing.bone) == expected
-    assert typing.region == name
+    assert typing.structure == name
 
 
 def test_joints_need_both_bones_on_the_same_side() -> None:
@@ -64,12 +64,12 @@ def test_plaque_just_outside_the_aorta_label_is_vascular() -> None:
     anatomy[:, 12:20, 12:20] = 1
     typing = type_lesion(lesion, skin_distance_mm=20.0, spacing_mm=SPACING, anatomy=anatomy,
                          names={1: "aorta"})
-    assert (typing.type, typing.region) == ("vascular", "aorta")
+    assert (typing.type, typing.structure) == ("vascular", "aorta")
     lesion[:] = False
     lesion[1, 2, 15] = True            # 10 mm away: not the aorta's
     typing = type_lesion(lesion, skin_distance_mm=20.0, spacing_mm=SPACING, anatomy=anatomy,
                          names={1: "aorta"})
-    assert (typing.type, typing.region) == ("soft_tissue", None)
+    assert (typing.type, typing.structure) == ("soft_tissue", None)
 
 
 def test_skin_rule_boundary_at_5_mm() -> None:
@@ -96,8 +96,9 @@ def test_pipeline_types_periarticular_and_bone_classes(tmp_path: Path) -> None:
     anatomy[:, 25:37, 30:50] = 2        # scapula above it
     names = {1: "humerus_left", 2: "scapula_left"}
     typed = analyse(volume, anatomy=anatomy, names=names).result
-    kinds = sorted((x.type, x.region) for x in typed.lesions)
-    assert kinds == [("cutaneous", None), ("periarticular", "left shoulder")]
+    kinds = sorted((x.type, x.structure, x.region) for x in typed.lesions)
+    assert kinds == [("cutaneous", None, "non_vascular"),
+                     ("periarticular", "left shoulder", "non_vascular")]
     # A lesion inside a bone class is bone: removed before scoring.
     anatomy[:, 38:45, 38:45] = 1
     inside_bone = analyse(volume, anatomy=anatomy, names=names).result
@@ -139,3 +140,27 @@ def test_findings_from_scan(tmp_path: Path) -> None:
         assert finding.type == lesion.type and finding.agatston == lesion.agatston
         assert finding.size_mm == lesion.max_diameter_mm and finding.mass_mg == lesion.mass_mg
         assert finding.site.endswith("CT 2026-10-02")
+
+
+def test_coronary_classes_give_by_artery_and_cacdrs_vessel_count(tmp_path: Path) -> None:
+    from ectocalc.knowledge import load_knowledge
+    from ectocalc.scales import scan_scales
+
+    hu = body_with_lesions()
+    hu[2:4, 20:23, 55:58] = 600.0       # a third lesion, deep
+    volume = load_ct(write_series(tmp_path / "ct", hu, pixel_mm=1.0))
+    anatomy = np.zeros(volume.hu.shape, np.int32)
+    anatomy[:, 15:65, 15:65] = 1        # heart around both deep lesions
+    anatomy[:, 38:45, 38:45] = 2        # the LAD holds the central lesion
+    anatomy[:, 18:25, 53:60] = 3        # the RCA holds the other
+    names = {1: "heart", 2: "coronary_artery_lad", 3: "coronary_artery_rca"}
+    result = analyse(volume, anatomy=anatomy, names=names).result
+    assert result.anatomy.heart_in_field and result.anatomy.source == "label map"
+    coronary = sorted((x.artery, x.structure) for x in result.lesions if x.region == "coronary")
+    assert coronary == [("lad", "coronary_artery_lad"), ("rca", "coronary_artery_rca")]
+    by_artery = result.by_region["coronary"].by_artery
+    lad = next(x.agatston for x in result.lesions if x.artery == "lad")
+    assert by_artery == {"lm": 0.0, "lad": pytest.approx(lad), "lcx": 0.0,
+                         "rca": pytest.approx(result.by_region["coronary"].agatston - lad)}
+    scales = scan_scales(result, knowledge=load_knowledge())
+    assert scales is not None and scales.cac_drs.label.endswith("/N2")

@@ -197,3 +197,40 @@ def test_scan_without_lesions_still_reports_a_zero_score(run_cli, tmp_path: Path
     (totals,) = sr.content.get_image_measurement_groups()
     assert _value(totals, codes.DCM.CalciumScore).value == 0
     assert _value(totals, codes.DCM.CalciumVolume).value == 0
+
+
+@pytest.mark.parametrize(("written_as", "dicom_da"), [("1955-04-12", "19550412"),
+                                                      ("1955.04.12", "19550412")])
+def test_a_birth_date_written_with_dashes_is_written_as_dicom_da(
+        case: tuple, tmp_path: Path, written_as: str, dicom_da: str) -> None:
+    """Some systems write PatientBirthDate as ISO 8601 (``1955-04-12``), which DICOM DA is not:
+    the SEG and SR carry it as ``YYYYMMDD``; the source images are left as they were."""
+    import copy
+
+    volume, labels, result = case
+    series = copy.deepcopy(volume.source_datasets)  # every slice carries the birth date
+    for ds in series:
+        ds.PatientBirthDate = written_as
+    dashed = CTVolume(hu=volume.hu, affine=volume.affine,
+                      pixel_spacing_mm=volume.pixel_spacing_mm,
+                      slice_increment_mm=volume.slice_increment_mm,
+                      kvp=volume.kvp, source_datasets=series)
+    seg = write_seg(dashed, labels, result, tmp_path / "seg.dcm")
+    sr = write_sr(dashed, result, seg, tmp_path / "sr.dcm")
+    assert pydicom.dcmread(seg).PatientBirthDate == dicom_da
+    assert pydicom.dcmread(sr).PatientBirthDate == dicom_da
+    assert {ds.PatientBirthDate for ds in series} == {written_as}
+
+
+def test_a_birth_date_that_is_no_date_is_refused_by_name(case: tuple, tmp_path: Path) -> None:
+    import copy
+
+    volume, labels, result = case
+    series = copy.deepcopy(volume.source_datasets)
+    for ds in series:
+        ds.PatientBirthDate = "12/04/1955"
+    bad = CTVolume(hu=volume.hu, affine=volume.affine, pixel_spacing_mm=volume.pixel_spacing_mm,
+                   slice_increment_mm=volume.slice_increment_mm, kvp=volume.kvp,
+                   source_datasets=series)
+    with pytest.raises(ValueError, match="PatientBirthDate of the source CT is not a date"):
+        write_seg(bad, labels, result, tmp_path / "seg.dcm")

@@ -133,7 +133,7 @@ def test_noisy_uniform_tissue_scores_zero() -> None:
     assert scored > 5
     result = analyse(volume).result
     assert result.agatston == 0 and result.lesions == []
-    assert result.excluded == {"noise": scored}
+    assert result.excluded["noise"] == scored
 
 
 def test_a_three_pixel_plaque_above_the_noise_still_counts() -> None:

@@ -77,7 +77,9 @@ def test_anatomy_map_types_plaques_vascular_in_the_aorta(typed: ScanResult,
                                                          scan_truth: dict) -> None:
     for obj, lesion in expected_pairs(typed, scan_truth):
         assert lesion.type == obj["expected_type_with_anatomy"], obj["id"]
-        assert lesion.region == ("aorta" if obj["kind"] == "plaque" else None), obj["id"]
+        assert lesion.structure == ("aorta" if obj["kind"] == "plaque" else None), obj["id"]
+        assert (lesion.region in ("thoracic_aorta", "abdominal_aorta")) == \
+            (obj["kind"] == "plaque"), obj["id"]
     vascular = sum(x.agatston for x in typed.lesions if x.type == "vascular")
     assert typed.by_type["vascular"].agatston == pytest.approx(vascular, abs=0.05)
     assert set(typed.by_type) == {"vascular", "periarticular", "cutaneous", "visceral",

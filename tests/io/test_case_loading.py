@@ -72,7 +72,7 @@ def _bundle(*resources: dict) -> dict:
             "entry": [{"resource": r} for r in resources]}
 
 
-PATIENT = {"resourceType": "Patient", "gender": "male", "birthDate": "1966-01-01"}
+PATIENT = {"resourceType": "Patient", "id": "x", "gender": "male", "birthDate": "1966-01-01"}
 
 
 def _observation(code: str, value: object, unit: str = "mg/dL") -> dict:

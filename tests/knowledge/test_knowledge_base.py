@@ -219,6 +219,7 @@ def test_every_bundled_file_is_validated() -> None:
     import ectocalc.cds._schema
     import ectocalc.imaging._knowledge
     import ectocalc.record._rules
+    import ectocalc.render._words
     import ectocalc.scales  # noqa: F401 - registers scales.yaml
 
     unvalidated = [name for name, value in load_knowledge(DATA).files.items()

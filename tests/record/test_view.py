@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from record_helpers import EXAMPLE
 
+from ectocalc.model.display import shown_view
 from ectocalc.record import add_files, patient_view, record_rules
 from ectocalc.record._store import Store
 from ectocalc.record._trends import cac_progression, egfr_trend, lab_trend
@@ -25,8 +26,22 @@ def example(store: Store) -> Store:
 
 
 @pytest.fixture
-def view(example: Store) -> dict[str, Any]:
+def exact(example: Store) -> dict[str, Any]:
+    """The view at full precision (the record's data)."""
     return patient_view(example, "MRN-0042", today=TODAY)
+
+
+@pytest.fixture
+def view(exact: dict[str, Any]) -> dict[str, Any]:
+    """The view as every renderer shows it (rounded only there)."""
+    return shown_view(exact)
+
+
+def test_the_view_is_exact_and_only_its_rendering_rounds(exact: dict[str, Any]) -> None:
+    # 1.81 mmol/L x 3.097 (phosphate mg/dL per mmol/L) = 5.60557 mg/dL, kept whole
+    assert exact["series"]["phosphate"][-1]["value"] == pytest.approx(1.81 * 3.097, abs=1e-9)
+    assert exact["patient"]["age_years"] == 66 + 274 / 365.2425
+    assert shown_view(exact)["patient"]["age_years"] == 66.75
 
 
 def test_phosphate_rises_and_is_persistently_high(view: dict[str, Any]) -> None:
@@ -41,24 +56,25 @@ def test_phosphate_rises_and_is_persistently_high(view: dict[str, Any]) -> None:
     assert any(a["id"] == "persistent_high_phosphate" for a in view["alerts"])
 
 
-def test_egfr_series_slope_and_rapid_decline(view: dict[str, Any]) -> None:
+def test_egfr_series_slope_and_rapid_decline(view: dict[str, Any],
+                                             exact: dict[str, Any]) -> None:
     egfr = view["series"]["egfr"]
     assert [p["value"] for p in egfr] == [35.79, 27.21, 19.72]  # CKD-EPI 2021, female 64-66 y
     assert {p["equation"] for p in egfr} == {"CKD-EPI 2021 creatinine"}
-    years = [0.0, 365 / 365.2425, 730 / 365.2425]
-    mean_t, mean_v = sum(years) / 3, sum(p["value"] for p in egfr) / 3
-    slope = (sum((t - mean_t) * (p["value"] - mean_v) for t, p in zip(years, egfr, strict=True))
-             / sum((t - mean_t) ** 2 for t in years))
+    # 2024-03-01, 2025-03-01, 2026-03-01: calendar years apart, so 0, 1 and 2 years
+    values = [p["value"] for p in exact["series"]["egfr"]]
+    slope = (values[2] - values[0]) / 2  # least squares through 3 equally spaced points
+    assert exact["trends"]["egfr"]["slope_per_year"] == pytest.approx(slope, abs=1e-9)
     trend = view["trends"]["egfr"]
-    assert trend["slope_per_year"] == round(slope, 2) == -8.04
+    assert trend["slope_per_year"] == round(slope, 2) == -8.03
     assert trend["rapid_decline"] is True and trend["source"] == "KDIGO 2012 CKD 2.1.3"
     assert view["series"]["corrected_calcium"][0]["value"] == 9.28  # 9.2 + 0.8 x (4 - 3.9)
 
 
 def test_cac_progression_by_both_methods(view: dict[str, Any]) -> None:
     progression = view["cac_progression"]
-    years = 730 / 365.2425
-    assert progression["interval_years"] == round(years, 2) == 2.0
+    years = 2.0  # two calendar years between the scans
+    assert progression["interval_years"] == 2.0
     assert progression["sqrt_difference"] == round(math.sqrt(180.2) - 10, 2) == 3.42
     assert progression["hokanson"] is True
     assert progression["annual_percent"] == round((1.802 ** (1 / years) - 1) * 100, 2)

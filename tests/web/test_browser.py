@@ -15,10 +15,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from tests.web.conftest import PASSWORDS, WebEnv
 from tests.web.test_routes import CASE
 
 CHROMIUM = Path("/usr/bin/chromium")
+_SNAKE_ID = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+"""A knowledge-base id (``persistent_high_pth``): never in what a clinician reads."""
+_PATH = re.compile(r"(?<!\w)/[\w./-]+")
+"""A file path (a scan's source), not a unit like ``pg/mL``."""
 SCREENS = Path("/work/coord/screens")
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists() and os.environ.get("CI") != "true",
@@ -101,17 +106,37 @@ def test_clinician_journey(server: str, phantom_zip: Path, tmp_path: Path) -> No
         shot("04-patient-list")
 
         page.get_by_role("link", name="MRN-WEB-1").click()
-        expect(page.get_by_role("heading", name="Mechanism — primary: metastatic")).to_be_visible()
+        mechanism = "Mechanism — primary: Metastatic calcification"
+        expect(page.get_by_role("heading", name=mechanism)).to_be_visible()
         charts = page.locator("#trend-charts .uplot canvas")
         expect(charts.first).to_be_visible()
         assert page.locator("#trend-charts figure").count() >= 3  # phosphate, calcium, CAC, ...
+        # the header strip: CASE's latest (2026-10-01) results, flagged against the typical
+        # adult ranges (phosphate 2.5-4.5 mg/dL, PTH 10-65 pg/mL: both high)
+        strip = page.get_by_role("region", name="Patient summary")
+        expect(strip).to_contain_text("CKD G5D")
+        expect(strip.locator("[data-series=phosphate]")).to_contain_text("7.8 mg/dL H")
+        expect(strip.locator("[data-series=pth]")).to_contain_text("610 pg/mL H")
+        expect(strip.locator("[data-series=calcium]")).to_contain_text("9.4 mg/dL")
+        expect(strip.locator("[data-series=calcium]")).not_to_contain_text(" H")
+        visible = re.sub(_PATH, "", page.inner_text("body"))  # file paths (scan source)
+        assert "[check]" not in visible and "Seed:" not in visible
+        assert _SNAKE_ID.findall(visible) == []  # persistent_high_pth, vitamin_d_25oh, ...
+        assert not re.search(r"\b(findings|medications|conditions)\[\d+\]", visible)
+        assert page.locator("h2", has_text="Alerts").count() == 1
+        page.locator(".strip").screenshot(path=str(shots / "05a-header-strip.png"))
         shot("05-patient-page")
 
-        with page.expect_download() as download:
-            page.click("text=PDF report")
+        with page.expect_download(timeout=120_000) as download:
+            page.click("text=PDF report", no_wait_after=True)
         pdf = tmp_path / "report.pdf"
         download.value.save_as(pdf)
         assert pdf.read_bytes().startswith(b"%PDF-")
+        pages = [re.sub(_PATH, "", " ".join((p.extract_text() or "").split()))
+                 for p in PdfReader(pdf).pages]
+        assert "Summary — patient MRN-WEB-1" in pages[0] and "PTH 610 pg/mL H" in pages[0]
+        assert all(f"Page {i} / {len(pages)}" in text for i, text in enumerate(pages, 1))
+        assert not any("[check]" in text or _SNAKE_ID.search(text) for text in pages)
 
         page.click("text=Open viewer")
         expect(page.locator("#slice")).to_be_visible()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import zipfile
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from starlette.routing import Mount, Route
 from tests.web.conftest import PASSWORDS, WebEnv, sign_in
 
@@ -248,7 +250,19 @@ def test_patient_page_shows_assessment_and_is_audited(web_env: WebEnv,
     csrf = sign_in(app_client, "doc")
     _import(app_client, csrf, "case.yaml", CASE.encode())
     page = app_client.get("/patients/MRN-WEB-1")
-    assert "Mechanism — primary: metastatic" in page.text
+    assert "Mechanism — primary: Metastatic calcification" in page.text
+    strip = page.text.split('class="strip"')[1].split("</section>")[0]
+    # CASE's latest results (2026-10-01): phosphate 7.8 mg/dL (typical adult range 2.5-4.5:
+    # high), PTH 610 pg/mL (15-65: high), calcium 9.4 mg/dL (8.6-10.2: normal)
+    assert re.search(r'data-series="phosphate".*?<b>7\.8</b> mg/dL <abbr[^>]*>H</abbr>', strip,
+                     re.S)
+    assert re.search(r'data-series="pth".*?<b>610</b> pg/mL <abbr[^>]*>H</abbr>', strip, re.S)
+    assert re.search(r'data-series="calcium".*?<b>9\.4</b> mg/dL\s*<small>2026-10-01', strip,
+                     re.S)
+    assert "CKD G5D" in strip  # on haemodialysis
+    assert page.text.count("<h2>Alerts</h2>") == 1  # record and assessment alerts merged
+    assert 'title="hyperphosphatemia">Hyperphosphataemia</span>' in page.text
+    assert "[check]" not in page.text and "Seed:" not in page.text
     assert 'id="trend-data"' in page.text
     data = page.text.split('id="trend-data">')[1].split("</script>")[0]
     phosphate = next(s for s in json.loads(data) if s["name"] == "phosphate")
@@ -278,10 +292,19 @@ def test_downloads(app_client: TestClient) -> None:
     _import(app_client, csrf, "case.yaml", CASE.encode())
     pdf = app_client.get("/patients/MRN-WEB-1/report.pdf")
     assert pdf.content.startswith(b"%PDF-") and pdf.headers["content-type"] == "application/pdf"
+    pages = [p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages]
+    assert len(pages) >= 3
+    first = " ".join(pages[0].split())
+    assert "Summary — patient MRN-WEB-1" in first and "Key values (latest)" in first
+    assert "Intact PTH 610 pg/mL H" in first or "PTH 610 pg/mL H" in first
+    assert "Monitoring due" in first and "Plan" in first
+    assert all(f"Page {i} / {len(pages)}" in " ".join(t.split())
+               for i, t in enumerate(pages, start=1))
+    assert not any("[check]" in t or "Seed:" in t for t in pages)
     html = app_client.get("/patients/MRN-WEB-1/report.html")
     assert "attachment" in html.headers["content-disposition"]
     assert "script-src" not in html.headers["content-security-policy"]
-    assert "Mechanism — primary: metastatic" in html.text
+    assert "Mechanism — primary: Metastatic calcification" in html.text
     assessment = app_client.get("/patients/MRN-WEB-1/assessment.json").json()
     assert assessment["mechanism"]["primary"] == "metastatic"
     record = app_client.get("/patients/MRN-WEB-1/record.json").json()

@@ -44,6 +44,7 @@ def _root(
 from ectocalc.cli import assess as _assess  # noqa: E402,F401
 from ectocalc.cli import cds as _cds  # noqa: E402,F401
 from ectocalc.cli import cohort as _cohort  # noqa: E402,F401
+from ectocalc.cli import pacs as _pacs  # noqa: E402,F401
 from ectocalc.cli import phantom as _phantom  # noqa: E402,F401
 from ectocalc.cli import record as _record  # noqa: E402,F401
 from ectocalc.cli import scan as _scan  # noqa: E402,F401

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime as DateTime
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
 from ectocalc.cli import app
-from ectocalc.cli.output import check_out, emit
+from ectocalc.cli.output import AsOfOption, check_out, emit
 from ectocalc.render import Audience
 
 AssessFormat = Literal["json", "text", "html", "fhir"]
@@ -26,16 +25,14 @@ def assess_command(
     audience: Annotated[Audience, typer.Option(
         "--audience", help="clinician (full report) or patient (plain-language summary).",
     )] = "clinician",
-    as_of: Annotated[DateTime | None, typer.Option(
-        "--as-of", formats=["%Y-%m-%d"],
-        help="Assess as known on DATE (YYYY-MM-DD): results dated later are left out.",
-    )] = None,
+    as_of: AsOfOption = None,
 ) -> None:
     """Assess one patient case: derived values, mechanism, types, syndromes, plans, monitoring."""
     from ectocalc import service
+    from ectocalc.assess import as_of_date
 
     check_out(out, inputs=[case])  # before the analysis: never overwrite the input
-    assessment = service.assess_file(case, as_of=as_of.date() if as_of else None)
+    assessment = service.assess_file(case, as_of=as_of_date(as_of))
     if format == "fhir":
         import json
 

@@ -10,6 +10,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -94,3 +95,10 @@ def emit(text: str, out: Path | None) -> None:
     else:
         write_text_atomic(out, text)
         typer.echo(f"wrote {out}", err=True)
+
+
+AsOfOption = Annotated[str | None, typer.Option(
+    "--as-of", metavar="DATE",
+    help="Assess as known on DATE (YYYY-MM-DD): what is dated later is left out.")]
+"""``--as-of DATE``, the same for every command (:func:`ectocalc.assess.as_of_date` reads it,
+imported by the command: the CLI module stays light)."""

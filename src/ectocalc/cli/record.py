@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date as Date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from ectocalc.cli import app
-from ectocalc.cli.output import check_out, emit
-from ectocalc.errors import InputError
+from ectocalc.cli.output import AsOfOption, check_out, emit
 
 if TYPE_CHECKING:  # the record (SQLAlchemy) loads only when a record command runs
     from ectocalc.record import AddResult, Store
@@ -43,14 +41,19 @@ def add_command(
     db: DbOption = None,
     patient: Annotated[str | None, typer.Option(
         "--patient", help="Patient id for scan results (or Bundles) that name none.")] = None,
+    merge: Annotated[bool, typer.Option(
+        "--merge", help="File a patient under the recorded patient with the same identifier "
+                        "even when the sex or birth date differ (they are one person).")] = False,
 ) -> None:
     """Add files to the record, each wholly or not at all; the same content twice changes
-    nothing. Exit 2 when any file failed (the others still went in)."""
+    nothing. A patient whose identifier (system and value) is recorded with another sex or
+    birth date is refused unless --merge. Exit 2 when any file failed (the others still went
+    in)."""
     from ectocalc.record import add_files
 
     store = _open(db)
     try:
-        results = add_files(store, files, patient_id=patient, progress=_report)
+        results = add_files(store, files, patient_id=patient, progress=_report, merge=merge)
     finally:
         store.dispose()
     failed = [r.path for r in results if r.status == "failed"]
@@ -98,13 +101,14 @@ def show_command(
     out: OutOption = None,
 ) -> None:
     """One patient over time: series, trends, CAC progression, monitoring due."""
+    from ectocalc.model.display import shown_view
     from ectocalc.record import patient_view
     from ectocalc.record._render import view_html, view_text
 
     check_out(out)  # before any work
     store = _open(db, create=False)
     try:
-        view = patient_view(store, patient)
+        view = shown_view(patient_view(store, patient))
     finally:
         store.dispose()
     if format == "json":
@@ -119,18 +123,18 @@ def show_command(
 @record_app.command("assess")
 def assess_command(
     patient: Annotated[str, typer.Argument(help="The patient's id.")],
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Assess as known on DATE (YYYY-MM-DD); default today.")] = None,
+    as_of: AsOfOption = None,
     db: DbOption = None,
     format: Annotated[AssessFormat, typer.Option("--format", "-f")] = "text",
     out: OutOption = None,
 ) -> None:
     """Assess the patient from everything recorded up to DATE."""
     from ectocalc import service
+    from ectocalc.assess import as_of_date
     from ectocalc.record import assess_patient
 
     check_out(out)  # before any work
-    day = _date(as_of)
+    day = as_of_date(as_of)
     store = _open(db, create=False)
     try:
         assessment = assess_patient(store, patient, as_of=day)
@@ -145,11 +149,3 @@ def assess_command(
     color = out is None and format == "text" and sys.stdout.isatty()
     emit(service.render_assessment(assessment, format=format, color=color), out)
 
-
-def _date(text: str | None) -> Date | None:
-    if text is None:
-        return None
-    try:
-        return Date.fromisoformat(text)
-    except ValueError:
-        raise InputError("--as-of", "", f"not a date (YYYY-MM-DD): {text!r}") from None

@@ -29,7 +29,9 @@ def scan(
     path: Annotated[Path, typer.Argument(
         help="DICOM series folder, .zip of one, or NIfTI file.")],
     anatomy: Annotated[Path | None, typer.Option(
-        "--anatomy", help="Anatomy label map (NIfTI or DICOM SEG).")] = None,
+        "--anatomy", help="Anatomy label map (NIfTI, TotalSegmentator folder of masks, or "
+                          "DICOM SEG), or 'auto' to run TotalSegmentator; default: built-in "
+                          "anatomy.")] = None,
     anatomy_names: Annotated[Path | None, typer.Option(
         "--anatomy-names", help='NAMES.json for the label map, e.g. {"1": "aorta"}.')] = None,
     kvp: Annotated[float | None, typer.Option(

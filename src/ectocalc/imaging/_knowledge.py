@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ectocalc.knowledge.load import load_knowledge, register_file
 from ectocalc.knowledge.schema import KnowledgeError
-from ectocalc.model.scan import TYPE_ORDER
+from ectocalc.model.scan import ARTERIES, EXCLUSION_REASONS, REPORT_REGIONS, TYPE_ORDER
 
 FILE = "imaging.yaml"
 
@@ -97,6 +97,8 @@ class AnatomyRule(_Entry):
     type: Literal[TYPE_ORDER] | None = None  # type: ignore[valid-type]
     subtype: str | None = None
     bone: bool = False
+    reason: Literal["bone", "cartilage"] = "bone"
+    """Exclusion reason of a ``bone: true`` class (costal cartilage is cartilage)."""
 
     _valid = field_validator("pattern")(lambda cls, v: _regex(v))
 
@@ -139,6 +141,67 @@ class Bands(_Entry):
         return self
 
 
+class RegionRule(_Entry):
+    pattern: str
+    region: Literal[(*REPORT_REGIONS, "aorta")]  # type: ignore[valid-type]
+
+    _valid = field_validator("pattern")(lambda cls, v: _regex(v))
+
+
+class ReportRegions(_Entry):
+    source: str
+    order: tuple[str, ...]
+    rules: list[RegionRule]
+    arteries: dict[Literal[ARTERIES], str]  # type: ignore[valid-type]
+    exclusion_reasons: tuple[str, ...] = Field(min_length=1)
+
+    _valid = field_validator("arteries")(
+        lambda cls, v: {k: _regex(p) for k, p in v.items()})
+
+    @model_validator(mode="after")
+    def _order(self) -> ReportRegions:
+        if self.order != REPORT_REGIONS or self.exclusion_reasons != EXCLUSION_REASONS:
+            raise ValueError(f"order must be {list(REPORT_REGIONS)} and exclusion_reasons "
+                             f"{list(EXCLUSION_REASONS)} (contract section 4)")
+        return self
+
+
+class BuiltinAnatomy(_Entry):
+    """Parameters of the built-in anatomy model (``imaging/bodymodel.py``)."""
+
+    source: str
+    grid_mm: float = Field(gt=0)
+    air_hu: float
+    lung_min_median_hu: float
+    lung_min_area_cm2: float = Field(gt=0)
+    lung_min_volume_cm3: float = Field(ge=0)
+    chest_lung_area_cm2: float = Field(gt=0)
+    chest_min_body_cm2: float = Field(ge=0)
+    soft_hu: tuple[float, float]
+    heart_area_cm2: float = Field(gt=0)
+    heart_margin_mm: float = Field(ge=0)
+    core_depth_mm: float = Field(gt=0)
+    aorta_radius_mm: tuple[float, float]
+    aorta_max_core_cm2: float = Field(gt=0)
+    aorta_margin_mm: float = Field(ge=0)
+    abdominal_aorta_mm: float = Field(gt=0)
+    skull_enclosed_cm2: float = Field(gt=0)
+    pelvis_lateral_bone_cm2: float = Field(gt=0)
+    bone_length_mm: float = Field(gt=0)
+    bone_near_mm: float = Field(ge=0)
+    airway_mm: float = Field(ge=0)
+    skin_mm: float = Field(ge=0)
+    chest_wall_mm: float = Field(gt=0)
+    skull_depth_mm: float = Field(gt=0)
+    device_min_voxels: int = Field(ge=1)
+
+
+class ContrastFromBlood(_Entry):
+    source: str
+    enhanced_above_hu: float
+    min_volume_cm3: float = Field(gt=0)
+
+
 class NoiseTable(_Entry):
     """Parameters of the noise test (:mod:`ectocalc.imaging.noise`)."""
 
@@ -172,6 +235,9 @@ class ImagingKnowledge(_Entry):
     kvp_thresholds: KvpTable
     anatomy: AnatomyTable
     coronary_bands: Bands
+    report_regions: ReportRegions
+    builtin_anatomy: BuiltinAnatomy
+    contrast_from_blood: ContrastFromBlood
     noise: NoiseTable
 
     @model_validator(mode="after")
@@ -185,6 +251,8 @@ class ImagingKnowledge(_Entry):
         """Bibliography ids cited (without ``:section``)."""
         cited = [c.source for c in self.conventions] + [
             self.kvp_thresholds.source, self.anatomy.source, self.coronary_bands.source,
+            self.report_regions.source, self.builtin_anatomy.source,
+            self.contrast_from_blood.source,
             self.noise.noise_source, self.noise.threshold_source, self.noise.hysteresis_source]
         return {s.partition(":")[0] for s in cited}
 

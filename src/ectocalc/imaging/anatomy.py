@@ -36,14 +36,57 @@ _JOINTS = [(joint.name, joint.bone_a, joint.bone_b) for joint in _ANATOMY.joints
 """Bones meeting at a joint: (joint name, bone-name pattern A, bone-name pattern B)."""
 
 
+_REPORT = imaging_knowledge().report_regions
+_REGION_RULES = [(re.compile(rule.pattern), rule.region) for rule in _REPORT.rules]
+_ARTERY_RULES = [(artery, re.compile(pattern)) for artery, pattern in _REPORT.arteries.items()]
+
+
 @dataclass(frozen=True)
 class Typing:
-    """Type, region and subtype of one lesion; ``bone`` marks a lesion to drop."""
+    """Type, anatomy structure and subtype of one lesion; ``bone`` marks a lesion to drop,
+    for ``reason`` (bone or cartilage)."""
 
     type: str
-    region: str | None = None
+    structure: str | None = None
     subtype: str | None = None
     bone: bool = False
+    reason: str | None = None
+
+
+def report_region(structure: str, *, chest: bool) -> str:
+    """Reporting region (contract 1.1 ``by_region`` key) of a non-bone anatomy class.
+
+    ``chest``: whether the lesion lies in a chest slice (splits the aorta into thoracic
+    and abdominal).
+
+    Examples
+    --------
+    >>> report_region("coronary_artery_lad", chest=True), report_region("aorta", chest=False)
+    ('coronary', 'abdominal_aorta')
+    >>> report_region("iliac_artery_left", chest=False), report_region("kidney_left", chest=False)
+    ('other_vascular', 'non_vascular')
+    """
+    lowered = structure.lower()
+    for pattern, region in _REGION_RULES:
+        if pattern.search(lowered):
+            if region == "aorta":
+                return "thoracic_aorta" if chest else "abdominal_aorta"
+            return region
+    return "other_vascular" if classify_name(structure).type == "vascular" else "non_vascular"
+
+
+def artery_of(structure: str | None) -> str | None:
+    """Coronary artery (lm, lad, lcx, rca) a class name names, or None.
+
+    Examples
+    --------
+    >>> artery_of("coronary_artery_lad"), artery_of("heart"), artery_of(None)
+    ('lad', None, None)
+    """
+    if not structure:
+        return None
+    lowered = structure.lower()
+    return next((artery for artery, pattern in _ARTERY_RULES if pattern.search(lowered)), None)
 
 
 def classify_name(name: str) -> Typing:
@@ -62,7 +105,7 @@ def classify_name(name: str) -> Typing:
     for pattern, rule in _RULES:
         if pattern.search(lowered):
             if rule.bone:
-                return Typing("soft_tissue", name, bone=True)
+                return Typing("soft_tissue", name, bone=True, reason=rule.reason)
             return Typing(rule.type, name, rule.subtype)
     return Typing("soft_tissue", name)
 
@@ -143,11 +186,11 @@ def type_lesion(lesion: np.ndarray, *, skin_distance_mm: float,
     >>> anatomy = np.zeros(lesion.shape, int); anatomy[:, 12:18, 12:18] = 1
     >>> type_lesion(lesion, skin_distance_mm=9.0, spacing_mm=(3.0, 1.0, 1.0),
     ...             anatomy=anatomy, names={1: "aorta"})
-    Typing(type='vascular', region='aorta', subtype=None, bone=False)
+    Typing(type='vascular', structure='aorta', subtype=None, bone=False, reason=None)
     >>> anatomy[:] = 0; anatomy[:, :, :10] = 2; anatomy[:, :, 20:] = 3
     >>> type_lesion(lesion, skin_distance_mm=9.0, spacing_mm=(3.0, 1.0, 1.0), anatomy=anatomy,
     ...             names={2: "humerus_left", 3: "scapula_left"})
-    Typing(type='periarticular', region='left shoulder', subtype=None, bone=False)
+    Typing(type='periarticular', structure='left shoulder', subtype=None, bone=False, reason=None)
     """
     region = None
     if anatomy is not None and names:

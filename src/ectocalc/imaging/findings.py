@@ -23,15 +23,15 @@ def lesion_site(lesion: Lesion) -> str:
     --------
     >>> from ectocalc.model.scan import Lesion
     >>> lesion_site(Lesion(id=1, centroid_mm=(10.0, -5.0, 42.0), volume_mm3=1, mass_mg=1,
-    ...     peak_hu=400, agatston=4, type="vascular", region="aorta", subtype="valvular"))
+    ...     peak_hu=400, agatston=4, type="vascular", structure="aorta", subtype="valvular"))
     'aorta (valvular)'
     >>> lesion_site(Lesion(id=2, centroid_mm=(10.0, -5.0, 42.0), volume_mm3=1, mass_mg=1,
     ...     peak_hu=400, agatston=4, type="cutaneous"))
     'skin / subcutaneous tissue, left, z 42 mm (CT lesion 2)'
     """
-    if lesion.region:
-        return lesion.region.replace("_", " ") + (f" ({lesion.subtype})" if lesion.subtype
-                                                  else "")
+    named = lesion.structure or (lesion.region if lesion.region != "non_vascular" else None)
+    if named:
+        return named.replace("_", " ") + (f" ({lesion.subtype})" if lesion.subtype else "")
     x, _, z = lesion.centroid_mm
     side = "left" if x > 0 else "right" if x < 0 else "midline"
     return f"{_TYPE_SITE[lesion.type]}, {side}, z {z:.0f} mm (CT lesion {lesion.id})"

@@ -20,15 +20,19 @@ from scipy import ndimage
 
 from ectocalc.errors import InputError
 from ectocalc.imaging._components import SLAB_SLICES, zeros
+from ectocalc.imaging._knowledge import imaging_knowledge
 from ectocalc.imaging.anatomy import (
     JOINT_MM,
     SEARCH_MM,
     SKIN_MM,
     Typing,
+    artery_of,
     classify_name,
+    report_region,
     skin_depth_mm,
     type_lesion,
 )
+from ectocalc.imaging.bodymodel import BodyModel, Placement, build_body_model, place_lesion
 from ectocalc.imaging.conventions import (
     DEFAULT_CONVENTION,
     Convention,
@@ -54,7 +58,17 @@ from ectocalc.imaging.measure import (
 from ectocalc.imaging.noise import NoiseVerdict, reject_noise
 from ectocalc.imaging.volume import CTVolume
 from ectocalc.io.files import atomic_write
-from ectocalc.model.scan import TYPE_ORDER, Lesion, ScanResult, TypeTotals
+from ectocalc.model.scan import (
+    ARTERIES,
+    EXCLUSION_REASONS,
+    REPORT_REGIONS,
+    TYPE_ORDER,
+    Lesion,
+    RegionTotals,
+    ScanAnatomy,
+    ScanResult,
+    TypeTotals,
+)
 
 ContrastPolicy = Literal["refuse", "lumen", "ignore"]
 StageProgress = Callable[[str, int, int], None]
@@ -100,8 +114,17 @@ def _bone_from_map(anatomy: np.ndarray, names: dict[int, str], *, margin_mm: flo
 def _contrast_threshold(volume: CTVolume, *, body: np.ndarray, bone: np.ndarray,
                         spacing_mm: tuple[float, float, float], threshold_hu: float,
                         policy: ContrastPolicy, warnings: list[str], step: int,
-                        dense: tuple[float, np.ndarray] | None = None) -> float:
-    """Detection threshold after the contrast check (refusal raises :class:`InputError`)."""
+                        dense: tuple[float, np.ndarray] | None = None,
+                        blood: tuple[float, float, float] | None = None) -> float:
+    """Detection threshold after the contrast check (refusal raises :class:`InputError`).
+
+    Contrast is recognised from ContrastBolusAgent, from an opacified lumen, or from the
+    blood pool of the anatomy model (``blood``: mean HU, SD and volume in cm3 of the aortic
+    and cardiac cores) averaging above ``contrast_from_blood.enhanced_above_hu`` (unenhanced
+    blood is 30-60 HU; an arterial phase reaches 250-300 HU, Bae 2010)."""
+    rule = imaging_knowledge().contrast_from_blood
+    enhanced_pool = (blood is not None and blood[2] >= rule.min_volume_cm3
+                     and blood[0] > rule.enhanced_above_hu)
     grid = (slice(None), slice(None, None, step), slice(None, None, step))
     lumen = find_opacified_lumen(
         volume.hu[grid], spacing_mm=(spacing_mm[0], spacing_mm[1] * step, spacing_mm[2] * step),
@@ -112,6 +135,11 @@ def _contrast_threshold(volume: CTVolume, *, body: np.ndarray, bone: np.ndarray,
     elif lumen is not None:
         why = (f"an opacified lumen was found ({lumen.volume_mm3 / 1000:.1f} cm3 at mean "
                f"{lumen.mean_hu:.0f} HU)")
+        field = "image"
+    elif enhanced_pool:
+        assert blood is not None
+        why = (f"the blood pool (aorta, heart) averages {blood[0]:.0f} HU, above the "
+               f"{rule.enhanced_above_hu:g} HU of unenhanced blood")
         field = "image"
     else:
         coverage = volume.hu.shape[0] * spacing_mm[0]
@@ -129,12 +157,17 @@ def _contrast_threshold(volume: CTVolume, *, body: np.ndarray, bone: np.ndarray,
         raise InputError(source, field, f"contrast-enhanced CT ({why}): a fixed {threshold_hu:g}"
                          " HU threshold would count opacified blood as calcium; use a non-"
                          "contrast scan, or --contrast lumen for a lumen-relative threshold")
-    if lumen is None:
+    if lumen is not None:
+        mean, sd = lumen.mean_hu, lumen.std_hu
+    elif enhanced_pool:
+        assert blood is not None
+        mean, sd = blood[0], blood[1]
+    else:
         raise InputError(source, field, f"contrast-enhanced CT ({why}) but no opacified lumen "
                          "was found to derive a lumen-relative threshold")
-    adjusted = max(threshold_hu, lumen.mean_hu + LUMEN_SD * lumen.std_hu)
+    adjusted = max(threshold_hu, mean + LUMEN_SD * sd)
     warnings.append(f"contrast-enhanced scan ({why}): lumen-relative threshold "
-                    f"{adjusted:.0f} HU (lumen mean {lumen.mean_hu:.0f} + {LUMEN_SD:g} SD); "
+                    f"{adjusted:.0f} HU (lumen mean {mean:.0f} + {LUMEN_SD:g} SD); "
                     "Agatston on contrast CT is not the validated score, compare with care")
     return adjusted
 
@@ -221,13 +254,21 @@ def _skin_distance(body: np.ndarray, coords: tuple[np.ndarray, ...],
 
 
 def _type_all(measures: Measures, *, body: np.ndarray, spacing_mm: tuple[float, float, float],
-              anatomy: np.ndarray | None, names: dict[int, str] | None) -> list[Typing]:
-    """Type every lesion of ``measures``, each on a crop just large enough for the rules."""
+              anatomy: np.ndarray | None, names: dict[int, str] | None,
+              model: BodyModel) -> list[tuple[Typing, Placement]]:
+    """Type and place every lesion of ``measures``, each on a crop just large enough for the
+    rules: the label map's class (when it names one) decides, else the built-in model."""
     reach = max(JOINT_MM, SEARCH_MM) if anatomy is not None else 0.0
     margin = [int(np.ceil(reach / s)) for s in spacing_mm]
     order = np.argsort(measures.ids, kind="stable")
     bounds = np.searchsorted(measures.ids[order], np.arange(1, measures.count + 2))
-    typings = []
+    # Thoracic or abdominal: the label map's lungs when it has them, else the model's chest.
+    lung_values = [v for v, n in (names or {}).items() if "lung" in n.lower()]
+    if anatomy is not None and lung_values:
+        chest_slices = np.isin(anatomy, lung_values).any(axis=(1, 2))
+    else:
+        chest_slices = np.array([r == "chest" for r in model.slice_regions])
+    typed = []
     for i in range(measures.count):
         coords = np.unravel_index(measures.flat[order[bounds[i]:bounds[i + 1]]], measures.shape)
         wide = tuple(slice(max(int(c.min()) - m, 0), min(int(c.max()) + 1 + m, n))
@@ -235,10 +276,69 @@ def _type_all(measures: Measures, *, body: np.ndarray, spacing_mm: tuple[float, 
         mask = np.zeros([w.stop - w.start for w in wide], dtype=bool)
         mask[tuple(c - w.start for c, w in zip(coords, wide, strict=True))] = True
         skin = _skin_distance(body, coords, spacing_mm[1:])
-        typings.append(type_lesion(mask, skin_distance_mm=skin, spacing_mm=spacing_mm,
-                                   anatomy=None if anatomy is None else anatomy[wide],
-                                   names=names))
-    return typings
+        typing = type_lesion(mask, skin_distance_mm=skin, spacing_mm=spacing_mm,
+                             anatomy=None if anatomy is None else anatomy[wide], names=names)
+        chest = bool(chest_slices[np.unique(coords[0])].any())
+        if typing.bone:
+            placement = Placement("non_vascular", typing.reason or "bone")
+        elif typing.structure and (typing.type != "soft_tissue"
+                                   or classify_name(typing.structure).type != "soft_tissue"):
+            placement = Placement(report_region(typing.structure, chest=chest))
+        else:
+            placement = place_lesion(model, coords,
+                                     max_diameter_mm=float(measures.max_diameter_mm[i]),
+                                     skin_mm=skin)
+        typed.append((typing, placement))
+    return typed
+
+
+def _region_typing(typing: Typing, region: str) -> tuple[str, str | None]:
+    """Type and subtype of a lesion placed in ``region``: the vascular regions are vascular
+    (valves and annulus valvular) whatever the skin rule said."""
+    if region == "non_vascular" or typing.type == "vascular":
+        return typing.type, typing.subtype
+    return "vascular", "valvular" if region in ("aortic_valve", "mitral_annulus") else None
+
+
+def _anatomy_info(model: BodyModel, source: str, anatomy: np.ndarray | None,
+                  names: dict[int, str] | None) -> ScanAnatomy:
+    """The ``anatomy`` block: source, body regions, whether the heart is in the field."""
+    heart = model.heart_in_field
+    if anatomy is not None and names:
+        cardiac = [v for v, n in names.items() if report_region(n, chest=True) in
+                   ("coronary", "aortic_valve", "mitral_annulus")]
+        heart = heart or bool(cardiac and np.isin(anatomy, cardiac).any())
+    note = None
+    if not heart:
+        shown = ", ".join(model.body_regions) or "no recognisable body region"
+        note = (f"no coronary or cardiac score: the heart is not in the field of view "
+                f"(the scan shows {shown})")
+    return ScanAnatomy(source=source, body_regions=model.body_regions, heart_in_field=heart,
+                       note=note)
+
+
+def _by_region(measures: Measures, kept: np.ndarray, regions: list[str],
+               arteries: list[str | None], heart: bool) -> dict[str, RegionTotals | None]:
+    """Totals per reporting region (``coronary`` null without the heart in the field), with
+    Agatston per artery where the anatomy named every coronary lesion's artery."""
+    out: dict[str, RegionTotals | None] = {}
+    where = np.array(regions, dtype=object)
+    for region in REPORT_REGIONS:
+        index = kept[where == region] if len(kept) else kept
+        if region == "coronary" and not heart:
+            out[region] = None
+            continue
+        totals = _totals(measures, index, RegionTotals)
+        if region == "coronary":
+            named = [a for a, r in zip(arteries, regions, strict=True) if r == "coronary"]
+            if named and all(named):
+                which = np.array(arteries, dtype=object)
+                totals.by_artery = {
+                    a: round(float(measures.agatston[kept[(where == region)
+                                                          & (which == a)]].sum()), 2)
+                    for a in ARTERIES}
+        out[region] = totals
+    return out
 
 
 def _noise_notes(rejected: int, noise: NoiseVerdict, conventions: Sequence[Convention],
@@ -281,7 +381,8 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
             names: dict[int, str] | None = None, kvp: float | None = None,
             conventions: Sequence[Convention] | None = None, calibration: float | None = None,
             contrast: ContrastPolicy = "refuse",
-            bone_params: BoneParameters = DEFAULT_BONE) -> Analysis:
+            bone_params: BoneParameters = DEFAULT_BONE,
+            anatomy_source: str | None = None) -> Analysis:
     """Quantify calcification on one CT volume.
 
     Parameters
@@ -300,6 +401,9 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
         What to do with a contrast-enhanced scan.
     bone_params : BoneParameters
         Tuning of the map-free bone exclusion.
+    anatomy_source : str, optional
+        Where the label map came from (the ``anatomy.source`` of the result); default
+        "label map" with a map, "built-in" without.
 
     Returns
     -------
@@ -336,10 +440,14 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
     if anatomy is not None and names:
         bone |= _bone_from_map(anatomy, names, margin_mm=bone_params.margin_mm,
                                spacing_mm=spacing)
+    model = build_body_model(hu, body=body, bone=bone, threshold_hu=thresholds[0],
+                             pixel_spacing_mm=volume.pixel_spacing_mm,
+                             increment_mm=volume.slice_increment_mm,
+                             superior=bool(volume.affine[2, 2] >= 0))
     threshold = _contrast_threshold(
         volume, body=body, bone=bone, spacing_mm=spacing, threshold_hu=thresholds[0],
         policy=contrast, warnings=warnings, step=step,
-        dense=None if dense is None else (thresholds[0], dense))
+        dense=None if dense is None else (thresholds[0], dense), blood=model.blood_hu)
     shift = threshold - thresholds[0]
     factor_bounds = tuple(t + shift for t in thresholds)
     if dense is None:
@@ -376,31 +484,50 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
         warnings.append("SliceThickness unknown: thickness-corrected conventions use the "
                         "slice increment")
     primary = conventions[0]
-    typings = _type_all(measures, body=body, spacing_mm=spacing, anatomy=anatomy, names=names)
+    typed = _type_all(measures, body=body, spacing_mm=spacing, anatomy=anatomy, names=names,
+                      model=model)
     del body
+    info = _anatomy_info(model, anatomy_source or ("built-in" if anatomy is None
+                                                   else "label map"), anatomy, names)
+    excluded = dict.fromkeys(EXCLUSION_REASONS, 0)
+    excluded["device"] = model.devices
+    excluded["bone"] = model.bone_components
+    excluded["noise"] = noise_lesions
     new_id = np.zeros(measures.count + 1, dtype=np.int32)  # dropped lesions map to 0
     lesions: list[Lesion] = []
     centroids = volume.index_to_lps(measures.centroid_index) if measures.count else []
-    for i, typing in enumerate(typings):
-        if typing.bone:
+    regions: list[str] = []
+    arteries: list[str | None] = []
+    map_bone = 0
+    for i, (typing, placement) in enumerate(typed):
+        if placement.excluded:
+            excluded[placement.excluded] += 1
+            map_bone += typing.bone
             continue
+        region = placement.region
+        if region == "coronary" and not info.heart_in_field:
+            region = "non_vascular"
+        kind, subtype = _region_typing(typing, region)
+        artery = artery_of(typing.structure) if region == "coronary" else None
+        regions.append(region)
+        arteries.append(artery)
         new_id[i + 1] = len(lesions) + 1
         lesions.append(Lesion(
             id=len(lesions) + 1, centroid_mm=tuple(round(float(v), 2) for v in centroids[i]),
             volume_mm3=round(float(measures.volume_mm3[i]), 2),
             mass_mg=round(float(measures.mass_mg[i]), 3),
             peak_hu=round(float(measures.peak_hu[i]), 1),
-            agatston=round(float(measures.agatston[i]), 2), type=typing.type,
-            region=typing.region, subtype=typing.subtype, slices=measures.slices[i],
+            agatston=round(float(measures.agatston[i]), 2), type=kind, region=region,
+            artery=artery, structure=typing.structure, subtype=subtype,
+            slices=measures.slices[i],
             max_diameter_mm=round(float(measures.max_diameter_mm[i]), 2),
             density_factor=int(measures.factor[i])))
-    dropped = len(typings) - len(lesions)
-    if dropped:
-        warnings.append(f"{dropped} dense region(s) inside bone classes of the anatomy map "
+    if map_bone:
+        warnings.append(f"{map_bone} dense region(s) inside bone classes of the anatomy map "
                         "excluded as bone")
     # Totals are sums of the full-precision lesion values, rounded once for display.
     kept = np.flatnonzero(new_id[1:])
-    kinds = np.array([typings[i].type for i in kept])
+    kinds = np.array([x.type for x in lesions])
     by_type = {t: _totals(measures, kept[kinds == t], TypeTotals) for t in TYPE_ORDER}
     totals = _totals(measures, kept, dict)
     summaries[0].update(totals, lesion_count=len(lesions))  # after map-bone removal
@@ -410,7 +537,6 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
         pixel_spacing_mm=tuple(round(s, 4) for s in volume.pixel_spacing_mm),
         calibration_mg_per_cm3_per_hu=calibration,
         **totals, lesions=lesions, by_type=by_type, warnings=warnings, source=volume.source,
-        excluded={"noise": noise_lesions} if noise_lesions else {},
         factor_thresholds_hu=list(factor_bounds), threshold_table_kvp=table_kvp,
         calibration_source=calibration_source,
         acquisition={"kvp": volume.kvp, "slice_thickness_mm": volume.slice_thickness_mm,
@@ -419,7 +545,9 @@ def analyse(volume: CTVolume, *, anatomy: np.ndarray | None = None,
                      "manufacturer": volume.manufacturer, "shape": list(hu.shape),
                      **_identifiers(volume)},
         conventions=summaries if len(summaries) > 1 else [],
-        study_date=_study_date(volume, warnings),
+        study_date=_study_date(volume, warnings), anatomy=info,
+        by_region=_by_region(measures, kept, regions, arteries, info.heart_in_field),
+        excluded=excluded,
     )
 
     return Analysis(result=result, factor_thresholds_hu=factor_bounds, shape=hu.shape,
@@ -460,7 +588,7 @@ def _writers(volume: CTVolume, analysis: Analysis) -> list[tuple[str, Callable[[
                                                          d / "seg.dcm")))
         steps.append(("sr", lambda d: sr.write_sr(
             volume, result, d / "seg.dcm" if (d / "seg.dcm").exists() else None,
-            d / "sr.dcm")))
+            d / "sr.dcm", labels=analysis.labels)))
     steps.append(("overlay_png", lambda d: overlay.write_overlays(
         volume, analysis.labels, result, d,
         factor_thresholds_hu=analysis.factor_thresholds_hu)))
@@ -505,6 +633,52 @@ def _write_outputs(volume: CTVolume, analysis: Analysis, out_dir: Path, *,
         "input_sha256": input_digest(source), "convention": result.convention})
 
 
+TOTALSEGMENTATOR = "TotalSegmentator"
+"""The TotalSegmentator command (``pip install ectocalc[totalsegmentator]`` plus its
+weights) that ``--anatomy auto`` runs."""
+
+
+def _map_source(path: Path) -> str:
+    """``anatomy.source`` of a label map given by the user."""
+    if path.is_dir():
+        return "label map (totalsegmentator folder)"
+    return "label map (NIfTI)" if path.name.endswith((".nii", ".nii.gz")) else \
+        "label map (DICOM SEG)"
+
+
+def _run_totalsegmentator(path: Path, volume: CTVolume
+                          ) -> tuple[np.ndarray, dict[int, str]]:
+    """``--anatomy auto``: run TotalSegmentator on the input and read the per-structure
+    masks it writes (:func:`~ectocalc.imaging.io.load.load_label_map` on its folder).
+
+    Raises
+    ------
+    InputError
+        TotalSegmentator is not installed, fails, or the input is a ``.zip`` (it reads a
+        DICOM folder or a NIfTI).
+    """
+    import shutil
+    import subprocess
+    import tempfile
+
+    command = shutil.which(TOTALSEGMENTATOR)
+    if command is None:
+        raise InputError("--anatomy", "auto", "TotalSegmentator is not installed (pip install "
+                         "'ectocalc[totalsegmentator]' and its weights); give a label map "
+                         "or leave --anatomy out for the built-in anatomy")
+    if path.suffix.lower() == ".zip":
+        raise InputError(path, "--anatomy auto", "TotalSegmentator reads a DICOM folder or a "
+                         "NIfTI, not a .zip: unpack the series first")
+    with tempfile.TemporaryDirectory(prefix="ectocalc-ts-") as out:
+        run = subprocess.run([command, "-i", str(path), "-o", out], capture_output=True,
+                             text=True, check=False)
+        if run.returncode != 0:
+            last = (run.stderr.strip().splitlines() or ["no message"])[-1]
+            raise InputError("--anatomy", "auto", f"TotalSegmentator failed (exit "
+                             f"{run.returncode}): {last[:200]}")
+        return load_label_map(out, volume)
+
+
 def _check_out(out_dir: Path, source: Path) -> None:
     """Refuse an output folder that is, holds or lies inside the input."""
     out, given = Path(os.path.abspath(out_dir)), Path(os.path.abspath(source))
@@ -525,7 +699,9 @@ def quantify(path: str | Path, *, anatomy: str | Path | None = None,
     path : str or Path
         DICOM series folder, ``.zip`` of one, or NIfTI.
     anatomy, anatomy_names : str or Path, optional
-        Label map (NIfTI or DICOM SEG) and its NAMES.json.
+        Label map (NIfTI, a TotalSegmentator folder of masks, or DICOM SEG) and its
+        NAMES.json; ``"auto"`` runs TotalSegmentator when installed. Without one the
+        built-in anatomy model is used.
     kvp : float, optional
         Tube voltage for the threshold table when the data lack or misstate it.
     convention : str
@@ -560,6 +736,9 @@ def quantify(path: str | Path, *, anatomy: str | Path | None = None,
         raise InputError("--kvp", "", f"{kvp:g} is not a CT tube voltage (40-160 kVp)")
     if anatomy_names is not None and anatomy is None:
         raise InputError("--anatomy-names", "", "given without --anatomy")
+    auto = anatomy is not None and str(anatomy) == "auto"
+    if auto and anatomy_names is not None:
+        raise InputError("--anatomy-names", "", "not used with --anatomy auto")
     if out_dir is not None:
         _check_out(Path(out_dir), Path(path))
     report = progress or (lambda stage, done, total: None)
@@ -568,11 +747,18 @@ def quantify(path: str | Path, *, anatomy: str | Path | None = None,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         volume = load_ct(path, progress=lambda done, total: report("loading CT", done, total))
-        labels, names = (load_label_map(anatomy, volume, names_path=anatomy_names)
-                         if anatomy is not None else (None, None))
+        source = None
+        if auto:
+            labels, names = _run_totalsegmentator(Path(path), volume)
+            source = "totalsegmentator (auto)"
+        elif anatomy is not None:
+            labels, names = load_label_map(anatomy, volume, names_path=anatomy_names)
+            source = _map_source(Path(anatomy))
+        else:
+            labels, names = None, None
         report("analysing", 0, 1)
         analysis = analyse(volume, anatomy=labels, names=names, kvp=kvp, conventions=chosen,
-                           calibration=calibration, contrast=contrast)
+                           calibration=calibration, contrast=contrast, anatomy_source=source)
         report("analysing", 1, 1)
         if out_dir is not None:
             report("writing outputs", 0, 1)

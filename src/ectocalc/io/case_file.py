@@ -30,6 +30,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ectocalc.errors import InputError
 from ectocalc.io.errors import located
+from ectocalc.labs.catalogue import Catalogue
 from ectocalc.labs.results import make_lab_result
 from ectocalc.model.case import Case, LabResult
 
@@ -202,8 +203,11 @@ def _check_number(value: float, source: str, field: str) -> None:
         raise InputError(source, field, f"{value} is not a finite number")
 
 
-def load_case(path: str | Path) -> Case:
+def load_case(path: str | Path, *, catalogue: Catalogue | None = None) -> Case:
     """Load a case file or FHIR R4 Bundle into a validated :class:`Case`.
+
+    ``catalogue`` is the analyte catalogue of the knowledge bundle in use (default the
+    packaged one): analytes, units and limits of a case file's results.
 
     Raises
     ------
@@ -216,11 +220,12 @@ def load_case(path: str | Path) -> Case:
         from ectocalc.io.fhir import case_from_bundle  # only FHIR input pays for fhir.resources
 
         return case_from_bundle(document, source=str(path))
-    return case_from_mapping(document, source=str(path))
+    return case_from_mapping(document, source=str(path), catalogue=catalogue)
 
 
-def case_from_mapping(document: Any, *, source: str) -> Case:
-    """Validate a parsed case document (contract section 2)."""
+def case_from_mapping(document: Any, *, source: str, catalogue: Catalogue | None = None) -> Case:
+    """Validate a parsed case document (contract section 2) against ``catalogue`` (default the
+    packaged knowledge's analytes)."""
     if not isinstance(document, dict):
         raise InputError(source, "", "a case must be a mapping of fields (id, patient, labs, ...)")
     document = dict(document)
@@ -233,7 +238,7 @@ def case_from_mapping(document: Any, *, source: str) -> Case:
     if not isinstance(labs, list):
         raise InputError(source, "labs", "must be a list")
     case_date = _case_date(document.get("date"), source)
-    document["labs"] = [_lab(entry, source, f"labs[{i}]", case_date)
+    document["labs"] = [_lab(entry, source, f"labs[{i}]", case_date, catalogue)
                         for i, entry in enumerate(labs)]
     patient = document.get("patient")
     if (isinstance(patient, dict) and patient.get("birth_date") is not None
@@ -265,7 +270,8 @@ def latest_allowed_date(reference: Date | None, *,
     return Date.today() + timedelta(days=1), "today (a result cannot come from the future)"
 
 
-def _lab(entry: Any, source: str, field: str, case_date: Date | None) -> LabResult:
+def _lab(entry: Any, source: str, field: str, case_date: Date | None,
+         catalogue: Catalogue | None) -> LabResult:
     if not isinstance(entry, dict):
         raise InputError(source, field, "each lab must be a mapping")
     unknown = set(entry) - _LAB_KEYS
@@ -308,7 +314,7 @@ def _lab(entry: Any, source: str, field: str, case_date: Date | None) -> LabResu
     return make_lab_result(
         source=source, field=field, value=entry["value"], unit=text["unit"],
         analyte_name=text["analyte"], loinc=text["loinc"], date=date, comparator=comparator,
-        taken_at=taken_at,
+        taken_at=taken_at, catalogue=catalogue,
         reference_range=None if reference is None else (float(reference[0]), float(reference[1])),
     )
 

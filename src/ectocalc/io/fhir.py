@@ -4,7 +4,17 @@ Bundles as EHRs send them: ``document`` (an International Patient Summary), ``co
 ``transaction``, ``searchset`` and the other Bundle types. Read:
 
 - Patient: ``identifier`` (first value, else ``id``) as the patient id, gender, birthDate.
-  A bundle about two patients is refused: split it by patient first.
+  A bundle about two patients is refused: split it by patient first. An identifier value must
+  be a string (a JSON number or true/false is refused, naming it).
+- The patient of each Observation, Condition and medication is its ``subject`` (or
+  ``patient``), resolved against the Bundle's Patient (:func:`link_subjects`): by ``fullUrl``,
+  ``Patient/id`` (relative or ``[base]/Patient/id``), ``urn:uuid:id`` when the Patient's id is
+  that UUID (resources exported from a transaction keep such references),
+  ``Patient?identifier=system|value`` or a logical ``identifier`` reference (system and
+  value). A reference that does not resolve to a Patient of the Bundle
+  (``Patient/someone-else``, a Group, a display only) is refused, naming the entry: a result
+  is never filed under a patient its subject does not name. An entry without ``subject``
+  belongs to the Bundle's one Patient.
 - Observation: the first LOINC coding the analyte catalogue knows, UCUM ``valueQuantity``
   with its ``comparator`` (``<``, ``<=``, ``>=``, ``>``: kept with the value), referenceRange,
   effective date.
@@ -32,10 +42,13 @@ here against explicit allow-lists.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date as Date
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
@@ -76,8 +89,12 @@ _PAST = {"inactive", "remission", "resolved"}  # Condition.clinicalStatus
 _STATUSES = {"Observation": OBSERVATION_STATUSES,
              "MedicationStatement": MEDICATION_STATEMENT_STATUSES,
              "MedicationRequest": MEDICATION_REQUEST_STATUSES}
-_READ = {"Patient", "Observation", "Condition", "MedicationStatement", "MedicationRequest",
-         "Medication"}
+CLINICAL = ("Observation", "Condition", "MedicationStatement", "MedicationRequest")
+"""The resource types read whose ``subject`` (or ``patient``) must be the Bundle's Patient."""
+_READ = {"Patient", "Medication", *CLINICAL}
+_PATIENT_TAIL = re.compile(r"(?:^|/)(Patient/[^/]+)(?:/_history/[^/]+)?$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_CONDITIONAL = re.compile(r"^Patient\?identifier=(?:([^|]*)\|)?(.+)$")
 
 
 class _Skip(Exception):
@@ -135,6 +152,7 @@ def case_from_bundle(document: dict[str, Any], *, source: str) -> Case:
         Naming ``source`` and the entry and element at fault.
     """
     _check_resource_types(document, source)
+    link_subjects(document, source=source)
     try:
         bundle = Bundle.model_validate(document)
     except ValidationError as error:
@@ -220,6 +238,152 @@ def _check_resource_types(document: dict[str, Any], source: str) -> None:
             if not isinstance(kind, str) or not _is_resource_type(kind):
                 raise InputError(source, f"{where}.resourceType",
                                  f"{kind!r} is not a FHIR R4 resource type")
+
+
+@dataclass(frozen=True)
+class SubjectLinks:
+    """Which Patient of a Bundle each entry is about (entry indices of the Bundle)."""
+
+    patients: list[int]
+    """The entries holding a Patient."""
+    owners: dict[int, int | None]
+    """Per other entry: the entry of the Patient its ``subject`` (or ``patient``) resolves to;
+    None when it names none (absent, or a resource type not read whose reference does not
+    resolve)."""
+
+
+def link_subjects(document: dict[str, Any], *, source: str) -> SubjectLinks:
+    """Resolve each entry's ``subject`` (or ``patient``) against the Bundle's Patients.
+
+    Parameters
+    ----------
+    document : dict
+        The parsed Bundle JSON (before model validation).
+    source : str
+        File name for messages.
+
+    Returns
+    -------
+    SubjectLinks
+
+    Raises
+    ------
+    InputError
+        An Observation, Condition or medication whose reference names no Patient of the Bundle
+        (``entry[i].resource.subject``); with no Patient in the Bundle, two entries naming
+        different patients; a Patient identifier value that is not a string.
+    """
+    entries = document.get("entry")
+    entries = entries if isinstance(entries, list) else []
+    resources = [entry.get("resource") if isinstance(entry, dict) else None
+                 for entry in entries]
+    patients: list[int] = []
+    aliases: dict[str, int] = {}
+    identifiers: dict[tuple[str, str], int] = {}
+    for index, resource in enumerate(resources):
+        if not isinstance(resource, dict) or resource.get("resourceType") != "Patient":
+            continue
+        patients.append(index)
+        full_url = entries[index].get("fullUrl")
+        if isinstance(full_url, str):
+            aliases[full_url] = index
+        if isinstance(resource.get("id"), str):
+            aliases[f"Patient/{resource['id']}"] = index
+            if _UUID.match(resource["id"]):  # a UUID names one resource wherever it appears
+                aliases.setdefault(f"urn:uuid:{resource['id']}", index)
+        for identifier in patient_identifiers(resource, source=source,
+                                              field=f"entry[{index}].resource"):
+            identifiers.setdefault(identifier, index)
+    owners: dict[int, int | None] = {}
+    first_named: tuple[int, Any] | None = None
+    for index, resource in enumerate(resources):
+        if not isinstance(resource, dict) or resource.get("resourceType") == "Patient":
+            continue
+        element = "patient" if "subject" not in resource and "patient" in resource \
+            else "subject"
+        subject = resource.get(element)
+        clinical = resource.get("resourceType") in CLINICAL
+        owner = None if subject is None or not patients else \
+            _subject_owner(subject, aliases, identifiers, entries)
+        owners[index] = owner
+        if subject is None or not clinical:
+            continue
+        field = f"entry[{index}].resource.{element}"
+        if not patients:  # the caller names the patient: all entries must name the same one
+            if first_named is None:
+                first_named = (index, subject)
+            elif subject != first_named[1]:
+                raise InputError(source, field, f"names another patient than "
+                                 f"entry[{first_named[0]}] and the Bundle has no Patient: "
+                                 "one Bundle must be about one patient")
+        elif owner is None:
+            raise InputError(source, field, f"{_shown(subject)} is not a Patient of this "
+                             "Bundle: the entry is not filed under another patient")
+    return SubjectLinks(patients=patients, owners=owners)
+
+
+def patient_identifiers(resource: dict[str, Any], *, source: str,
+                        field: str) -> list[tuple[str, str]]:
+    """A Patient's identifiers as (system, value); system '' when not given.
+
+    Raises
+    ------
+    InputError
+        A value or system that is not a string (a JSON number or true/false), naming it.
+    """
+    found = []
+    items = resource.get("identifier")
+    for number, item in enumerate(items if isinstance(items, list) else []):
+        if not isinstance(item, dict):
+            continue
+        for element in ("system", "value"):
+            if item.get(element) is not None and not isinstance(item[element], str):
+                raise InputError(source, f"{field}.identifier[{number}].{element}",
+                                 f"must be a string, not {type(item[element]).__name__} "
+                                 f"{item[element]!r}")
+        if item.get("value"):
+            found.append((item.get("system") or "", item["value"]))
+    return found
+
+
+def _subject_owner(subject: Any, aliases: dict[str, int],
+                   identifiers: dict[tuple[str, str], int], entries: list[Any]) -> int | None:
+    """The Patient entry a Reference resolves to, or None (never assumed)."""
+    if not isinstance(subject, dict) or subject.get("type") not in (None, "Patient"):
+        return None
+    reference = subject.get("reference")
+    if isinstance(reference, str):
+        if reference in aliases:
+            return aliases[reference]
+        conditional = _CONDITIONAL.match(reference)
+        if conditional is not None:
+            system, value = (unquote(part or "") for part in conditional.groups())
+            return identifiers.get((system, value))
+        tail = _PATIENT_TAIL.search(reference)
+        owner = aliases.get(tail.group(1)) if tail is not None else None
+        if owner is not None and "://" in reference:  # [base]/Patient/id: the base must agree
+            full_url = entries[owner].get("fullUrl")
+            if isinstance(full_url, str) and "://" in full_url and \
+                    not reference.startswith(full_url.rsplit("Patient/", 1)[0]):
+                return None
+        return owner
+    logical = subject.get("identifier")
+    if isinstance(logical, dict) and isinstance(logical.get("value"), str):
+        issuer = logical.get("system")
+        return identifiers.get((issuer if isinstance(issuer, str) else "", logical["value"]))
+    return None
+
+
+def _shown(subject: Any) -> str:
+    """A Reference as the message names it (its reference, identifier or display)."""
+    if isinstance(subject, dict):
+        logical = subject.get("identifier")
+        for text in (subject.get("reference"),
+                     logical.get("value") if isinstance(logical, dict) else None,
+                     subject.get("display")):
+            if isinstance(text, str):
+                return repr(text[:80])
+    return "the reference"
 
 
 def _is_resource_type(kind: str) -> bool:

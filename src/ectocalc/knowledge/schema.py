@@ -500,9 +500,56 @@ class AlertEntry(_Entry):
     """Checked in order; the first that holds raises the alert."""
 
 
+RecordAlertId = Literal["persistent_high", "egfr_rapid_decline", "cac_progression",
+                        "monitoring_overdue"]
+RECORD_ALERT_FIELDS: dict[str, frozenset[str]] = {
+    "persistent_high": frozenset({"analyte"}),
+    "egfr_rapid_decline": frozenset({"slope_per_year"}),
+    "cac_progression": frozenset({"methods"}),
+    "monitoring_overdue": frozenset({"tests"}),
+}
+"""The values each record alert's message may name (``{analyte}``, ...)."""
+
+
+class RecordAlert(Sourced):
+    """An alert only the patient record raises, from results over time (``record/_trends.py``
+    decides when, with the thresholds of ``record.yaml``). ``message`` is a template naming
+    only the values :data:`RECORD_ALERT_FIELDS` gives its id."""
+
+    id: RecordAlertId
+    severity: Literal["info", "warning", "critical"]
+    message: str
+
+    @field_validator("message")
+    @classmethod
+    def _known_fields(cls, message: str, info: Any) -> str:
+        import string
+
+        named = {name for _, name, _, _ in string.Formatter().parse(message) if name}
+        unknown = named - RECORD_ALERT_FIELDS.get(info.data.get("id", ""), frozenset())
+        if unknown:
+            raise ValueError(f"message names unknown values {sorted(unknown)}")
+        return message
+
+
 class AlertsFile(_Entry):
     version: int
     alerts: list[AlertEntry]
+    record: list[RecordAlert]
+    """The record's alerts over time: each id of :data:`RecordAlertId` exactly once."""
+
+    @field_validator("record")
+    @classmethod
+    def _each_once(cls, record: list[RecordAlert]) -> list[RecordAlert]:
+        ids = sorted(alert.id for alert in record)
+        if ids != sorted(RECORD_ALERT_FIELDS):
+            raise ValueError(f"record: need each of {sorted(RECORD_ALERT_FIELDS)} once, "
+                             f"got {ids}")
+        return record
+
+    def record_alert(self, alert_id: RecordAlertId) -> RecordAlert:
+        """The record alert ``alert_id`` (present: the file is checked complete)."""
+        return next(alert for alert in self.record if alert.id == alert_id)
 
 
 # --------------------------------------------------------------------------- monitoring.yaml

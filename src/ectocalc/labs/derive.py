@@ -9,15 +9,18 @@ from collections.abc import Sequence
 from datetime import datetime as DateTime
 from datetime import time as Time
 from datetime import timedelta as TimeDelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ectocalc.errors import InputError
 from ectocalc.labs import equations as eq
 from ectocalc.labs.catalogue import Catalogue, flag_value
+from ectocalc.labs.results import age_at_sample
 from ectocalc.model.assessment import Derivation, Derived, LabReport, UrineCalciumRatio
-from ectocalc.model.case import DAYS_PER_YEAR, Case, LabResult
+from ectocalc.model.case import Case, LabResult
 from ectocalc.model.display import age_words, reported
-from ectocalc.vocabulary import parse_ckd_stage
+from ectocalc.vocabulary import LabFlag, parse_ckd_stage
+
+ChronicityBy = Literal["dialysis", "transplant", "history", "egfr"]
 
 if TYPE_CHECKING:
     from ectocalc.knowledge import Knowledge
@@ -89,8 +92,10 @@ def derive(case: Case, *, knowledge: Knowledge, labs: Sequence[LabReport],
         out.notes.append("Kidney transplant recipient: the GFR category carries the suffix T "
                          "(KDIGO 2012); the post-transplant CKD-MBD care applies (KDIGO 2017 "
                          "chapter 5).")
-    out.ckd_chronicity = _chronicity(case, knowledge, out, stated=kidney_damage_marker,
-                                     transplant=kidney_transplant)
+    chronicity = _chronicity(case, knowledge, out, stated=kidney_damage_marker,
+                             transplant=kidney_transplant)
+    if chronicity is not None:
+        out.ckd_chronicity_by, out.ckd_chronicity = chronicity
     if out.ckd_stage is not None and out.ckd_chronicity is None:
         out.notes.append("Chronicity not established (a single eGFR, or reduced results less "
                          "than 90 days apart): CKD needs abnormal kidney function or damage for "
@@ -207,7 +212,7 @@ def _adult_egfr_series(case: Case, cat: Catalogue) -> list[tuple[DateTime, float
     unit = cat.analytes["creatinine"].canonical_unit
     sex = patient.sex
     return sorted((when, eq.egfr_ckd_epi_2021_creatinine(
-                       r.canonical_value, age_years=_age_at_sample(case, r), sex=sex))
+                       r.canonical_value, age_years=age_at_sample(case, r), sex=sex))
                   for r in case.labs if r.analyte == "creatinine" and r.canonical_unit == unit
                   and (when := _when(case, r)) is not None)
 
@@ -230,21 +235,22 @@ def _recently_normal(case: Case, knowledge: Knowledge) -> str | None:
 
 
 def _chronicity(case: Case, knowledge: Knowledge, out: Derived, *, stated: bool,
-                transplant: bool) -> str | None:
-    """Why reduced kidney function counts as chronic (KDIGO 2012: > 3 months), or None."""
+                transplant: bool) -> tuple[ChronicityBy, str] | None:
+    """What makes reduced kidney function chronic (KDIGO 2012: > 3 months), as an id with its
+    evidence, or None."""
     if out.on_dialysis:
-        return "maintenance dialysis"
+        return "dialysis", "maintenance dialysis"
     if transplant:
-        return "kidney transplant recipient"
+        return "transplant", "kidney transplant recipient"
     if stated:
-        return "chronic kidney disease stated in the history"
+        return "history", "chronic kidney disease stated in the history"
     rule = knowledge.definitions.kidney_function
     low = [(when, egfr) for when, egfr in _adult_egfr_series(case, knowledge.analytes)
            if egfr < rule.impaired_egfr_below]
     if len(low) >= 2 and (low[-1][0] - low[0][0]).days >= rule.chronic_after_days:
-        return (f"eGFR below {rule.impaired_egfr_below:g} on {low[0][0].date()} and "
-                f"{low[-1][0].date()}, "
-                f"{(low[-1][0] - low[0][0]).days} days apart (KDIGO 2012: more than 3 months)")
+        return "egfr", (f"eGFR below {rule.impaired_egfr_below:g} on {low[0][0].date()} and "
+                        f"{low[-1][0].date()}, {(low[-1][0] - low[0][0]).days} days apart "
+                        "(KDIGO 2012: more than 3 months)")
     return None
 
 
@@ -285,11 +291,8 @@ def _calcium(case: Case, cat: Catalogue, reports: dict[str, LabReport], out: Der
                          "hypoalbuminaemia).")
     elif out.corrected_calcium_mg_dl is not None:
         out.calcium_basis = "albumin-corrected total calcium"
-        # Judged as reported, so the flag agrees with the number shown.
-        out.calcium_status = flag_value(reported("derived.corrected_calcium_mg_dl",
-                                                 out.corrected_calcium_mg_dl),
-                                        reports["calcium"].reference_range,
-                                        cat.analytes["calcium"].critical)
+        out.calcium_status = corrected_calcium_flag(out.corrected_calcium_mg_dl,
+                                                    reports["calcium"], cat)
     elif calcium is not None:
         out.calcium_basis = "total calcium (no albumin to correct it)"
         out.calcium_status = reports["calcium"].flag
@@ -308,28 +311,31 @@ def _calcium(case: Case, cat: Catalogue, reports: dict[str, LabReport], out: Der
         ))
 
 
-def _age_at_sample(case: Case, result: LabResult | None) -> float:
-    """The patient's age when ``result`` was taken: the equations use the age at the sample.
+def corrected_calcium_flag(corrected_mg_dl: float, calcium: LabReport,
+                           catalogue: Catalogue) -> LabFlag | None:
+    """Flag of an albumin-corrected calcium (mg/dL): against the range its total calcium was
+    judged by (:func:`~ectocalc.labs.results.report_labs`: the laboratory's, else the age- and
+    sex-partitioned interval under 18, else the adult one), with calcium's critical limits.
 
-    ``age_years`` holds on the patient's (or the case's) date; a result dated earlier is taken
-    that much younger. Without those dates the age is used as given.
+    Judged as reported (:func:`~ectocalc.model.display.reported`), so the flag agrees with the
+    number shown beside it. The assessment and the patient record both flag through here.
 
     Examples
     --------
-    >>> from datetime import date
-    >>> from ectocalc.model.case import LabResult, Patient
-    >>> old = LabResult(analyte="creatinine", value=1.0, unit="mg/dL", canonical_value=1.0,
-    ...                 canonical_unit="mg/dL", date=date(2025, 3, 1))
-    >>> case = Case(date=date(2026, 3, 1), patient=Patient(age_years=66.0), labs=[old])
-    >>> round(_age_at_sample(case, old), 2)
-    65.0
+    >>> from ectocalc.knowledge import load_knowledge
+    >>> from ectocalc.labs.results import report_labs
+    >>> from ectocalc.model.case import Patient
+    >>> kb = load_knowledge()
+    >>> calcium = LabResult(analyte="calcium", value=9.0, unit="mg/dL", canonical_value=9.0,
+    ...                     canonical_unit="mg/dL")
+    >>> def flag(age):  # 9.0 corrected: below the 9.2-10.5 mg/dL of ages 1 to <19 (CALIPER)
+    ...     case = Case(patient=Patient(age_years=age, sex="female"), labs=[calcium])
+    ...     return corrected_calcium_flag(9.0, report_labs(case, knowledge=kb)[0], kb.analytes)
+    >>> flag(10), flag(50)
+    ('low', 'normal')
     """
-    age = case.patient.age_years
-    assert age is not None
-    reference = case.patient.date or case.date
-    if result is None or result.date is None or reference is None or result.date >= reference:
-        return age
-    return max(age - (reference - result.date).days / DAYS_PER_YEAR, 0.0)
+    return flag_value(reported("derived.corrected_calcium_mg_dl", corrected_mg_dl),
+                      calcium.reference_range, catalogue.analytes["calcium"].critical)
 
 
 def _egfr(case: Case, cat: Catalogue, out: Derived) -> None:
@@ -342,7 +348,7 @@ def _egfr(case: Case, cat: Catalogue, out: Derived) -> None:
     if patient.age_years is None:
         raise InputError(source, "patient.age_years",
                          f"age is required for eGFR ({marker} is present)")
-    age = _age_at_sample(case, case.latest("creatinine" if creatinine is not None
+    age = age_at_sample(case, case.latest("creatinine" if creatinine is not None
                                             else "cystatin_c"))
     if age < eq.ADULT_AGE_YEARS:
         _egfr_child(case, creatinine, out, age=age)

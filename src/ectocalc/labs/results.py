@@ -22,7 +22,7 @@ from ectocalc.labs.catalogue import (
     kept_unit,
 )
 from ectocalc.model.assessment import Alert, LabReport
-from ectocalc.model.case import Case, LabResult
+from ectocalc.model.case import DAYS_PER_YEAR, Case, LabResult
 
 if TYPE_CHECKING:
     from ectocalc.knowledge import Knowledge
@@ -113,11 +113,37 @@ def _resolve(catalogue: Catalogue, source: str, at: Callable[[str], str], name: 
     return found
 
 
+def age_at_sample(case: Case, result: LabResult | None) -> float:
+    """The patient's age when ``result`` was taken: reference intervals and equations use the
+    age at the sample, not at the case date.
+
+    ``age_years`` holds on the patient's (or the case's) date; a result dated earlier is taken
+    that much younger. Without those dates the age is used as given.
+
+    Examples
+    --------
+    >>> from datetime import date
+    >>> from ectocalc.model.case import LabResult, Patient
+    >>> old = LabResult(analyte="creatinine", value=1.0, unit="mg/dL", canonical_value=1.0,
+    ...                 canonical_unit="mg/dL", date=date(2025, 3, 1))
+    >>> case = Case(date=date(2026, 3, 1), patient=Patient(age_years=66.0), labs=[old])
+    >>> round(age_at_sample(case, old), 2)
+    65.0
+    """
+    age = case.patient.age_years
+    assert age is not None
+    reference = case.patient.date or case.date
+    if result is None or result.date is None or reference is None or result.date >= reference:
+        return age
+    return max(age - (reference - result.date).days / DAYS_PER_YEAR, 0.0)
+
+
 def report_labs(case: Case, *, knowledge: Knowledge) -> list[LabReport]:
     """One report per analyte (its latest result), flagged against the range that applies.
 
     A laboratory-supplied range wins over the catalogue's interval; under 18 the catalogue's
-    age-partitioned (paediatric) interval applies, else the typical adult one. An undated result
+    age-partitioned (paediatric) interval at the age when the result was taken
+    (:func:`age_at_sample`) applies, else the typical adult one. An undated result
     is current (as of the case date): it is never dropped in favour of an older dated one.
     """
     catalogue = knowledge.analytes
@@ -132,8 +158,9 @@ def report_labs(case: Case, *, knowledge: Knowledge) -> list[LabReport]:
             reference, origin = result.reference_range, "laboratory"
         elif own_unit:
             reference, origin = None, "none: assay-specific unit"
-        elif (partition := entry.age_partition(case.patient.sex,
-                                                case.patient.age_years)) is not None:
+        elif (partition := entry.age_partition(
+                case.patient.sex, None if case.patient.age_years is None
+                else age_at_sample(case, result))) is not None:
             # Children: the age- (and sex-) partitioned interval, never the adult one.
             assert entry.reference_by_age is not None
             reference = partition.range

@@ -6,13 +6,16 @@ Every item carries the evidence that produced it and the source it rests on.
 from __future__ import annotations
 
 from datetime import date as Date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ectocalc.model.scales import Scales
 from ectocalc.model.scan import ScanResult
 from ectocalc.vocabulary import Confidence, LabFlag, Urgency
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Flag = LabFlag
 Severity = Literal["info", "warning", "critical"]
@@ -75,6 +78,11 @@ class Derived(_Out):
     ckd_chronicity: str | None = None
     """Why reduced kidney function counts as chronic (> 3 months, KDIGO 2012), or None when
     not established (a single eGFR): the CKD-MBD certainty and monitoring follow it."""
+    ckd_chronicity_by: Literal["dialysis", "transplant", "history", "egfr"] | None = None
+    """What established chronicity, as an id: maintenance dialysis, a kidney transplant, CKD
+    stated in the history, or two reduced eGFR results (below ``impaired_egfr_below`` of
+    ``definitions.yaml``) more than ``chronic_after_days`` apart. Logic reads this, never the
+    wording of :attr:`ckd_chronicity`."""
     basis: list[Derivation] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
@@ -224,3 +232,39 @@ class Assessment(_Out):
     """The assessment reflects what was known on this date (results dated later left out)."""
     input_digest: str | None = None
     """``sha256:`` of the case as canonical JSON: the same input always gives the same digest."""
+
+    def to_frame(self) -> pd.DataFrame:
+        """The assessment's quantities as one table (pandas), at full precision.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per reported lab result (``section`` ``lab``: its latest result, flagged)
+            and per derived quantity (``section`` ``derived``: corrected calcium, Ca x P,
+            eGFR, TmP/GFR ...), with columns ``section``, ``quantity``, ``value``, ``unit``,
+            ``flag``, ``reference_low``, ``reference_high``, ``date``, ``method`` and
+            ``source``. Rounding is for display only (:mod:`ectocalc.model.display`).
+
+        Examples
+        --------
+        >>> import ectocalc
+        >>> frame = ectocalc.assess("examples/cases/ckd4.yaml").to_frame()
+        >>> row = frame.set_index("quantity").loc["phosphate"]
+        >>> row.section, row.value, row.unit, row.flag  # 5.1 mg/dL, laboratory range 2.5-4.5
+        ('lab', 5.1, 'mg/dL', 'high')
+        """
+        import pandas as pd
+
+        rows = [{"section": "lab", "quantity": r.analyte, "value": r.canonical_value,
+                 "unit": r.canonical_unit, "flag": r.flag,
+                 "reference_low": r.reference_range[0] if r.reference_range else None,
+                 "reference_high": r.reference_range[1] if r.reference_range else None,
+                 "date": r.date, "method": None, "source": r.reference_source}
+                for r in self.labs]
+        rows += [{"section": "derived", "quantity": d.quantity, "value": d.value,
+                  "unit": d.unit, "flag": None, "reference_low": None, "reference_high": None,
+                  "date": None, "method": d.method, "source": d.source}
+                 for d in self.derived.basis]
+        return pd.DataFrame(rows, columns=["section", "quantity", "value", "unit", "flag",
+                                           "reference_low", "reference_high", "date", "method",
+                                           "source"])

@@ -1,4 +1,5 @@
-"""How many decimals each quantity of an assessment is shown with: numbers are rounded only here.
+"""How many decimals each quantity of an assessment (and of a record view) is shown with: numbers
+are rounded only here.
 
 The analysis keeps full precision; the renderers (JSON, text, HTML) show
 :func:`rounded` values. :data:`DECIMALS` maps a path in the assessment's JSON form to the
@@ -59,6 +60,18 @@ DECIMALS: dict[str, int] = {
     "chemistry.inputs.ultrafilterable_mmol_l.phosphate": 4,
     "chemistry.inputs.ultrafilterable_mmol_l.magnesium": 4,
     "chemistry.inputs.ultrafilterable_mmol_l.chloride": 2,
+    # The patient record's view (``record show``, contract §5), under ``record.``.
+    "record.patient.age_years": 2,
+    "record.series.egfr.[].value": 2,
+    "record.series.corrected_calcium.[].value": 2,
+    "record.series.calcium_phosphate_product.[].value": 1,
+    "record.series.cac_agatston.[].value": 2,
+    "record.series.cac_agatston.[].volume_mm3": 2,
+    "record.series.cac_agatston.[].mass_mg": 2,
+    "record.trends.egfr.slope_per_year": 2,
+    "record.trends.egfr.span_years": 2,
+    **{f"record.cac_progression.{p}{k}": 2 for p in ("", "pairs.[].")
+       for k in ("interval_years", "sqrt_difference", "annual_percent")},
 }
 """JSON path -> decimals shown.
 
@@ -67,6 +80,10 @@ derives (``derived.<quantity>``).
 """
 
 _BASIS = ("derived", "basis", "[]")
+LAB_SIGNIFICANT_DIGITS = 4
+"""A measured result in the record's series (``record.series.<analyte>.[].value``) is shown
+with 4 significant digits, the precision of the unit factors: 1.55 mmol/L of phosphate reads
+4.8 mg/dL, not 4.8004."""
 
 
 _PATTERNS = [(tuple(k.split(".")), v) for k, v in DECIMALS.items()]
@@ -100,6 +117,32 @@ def reported(path: str, value: float) -> float:
     10.2
     """
     return round(value, DECIMALS[path])
+
+
+def shown_view(view: dict[str, Any]) -> dict[str, Any]:
+    """A record view (:func:`ectocalc.record.patient_view`, full precision) as shown: every
+    renderer of it (``record show``, the web pages and API) rounds through here.
+
+    Derived series and trends take their decimals from :data:`DECIMALS` (``record.*``);
+    measured results keep :data:`LAB_SIGNIFICANT_DIGITS` significant digits.
+
+    Examples
+    --------
+    >>> view = {"patient": {"age_years": 66.76935186896377},
+    ...         "series": {"phosphate": [{"value": 4.80043}],
+    ...                    "egfr": [{"value": 19.724196703409817}]},
+    ...         "trends": {"egfr": {"slope_per_year": -8.04321}}}
+    >>> shown = shown_view(view)
+    >>> shown["patient"]["age_years"], shown["series"], shown["trends"]["egfr"]
+    (66.77, {'phosphate': [{'value': 4.8}], 'egfr': [{'value': 19.72}]}, {'slope_per_year': -8.04})
+    """
+    shown: dict[str, Any] = _round(view, ("record",))
+    for name, points in shown.get("series", {}).items():
+        if _decimals(("record", "series", name, "[]", "value")) is None:
+            for point in points:
+                if isinstance(point.get("value"), float):
+                    point["value"] = float(f"{point['value']:.{LAB_SIGNIFICANT_DIGITS}g}")
+    return shown
 
 
 def age_words(age_years: float) -> str:

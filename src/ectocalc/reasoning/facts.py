@@ -364,7 +364,7 @@ def _structured_mentions(case: Case, derived: Derived, kb: Knowledge) -> tuple[M
     if derived.acute_kidney_injury:
         found.append(_concept_mention(kb, "acute_kidney_injury", "labs (creatinine)",
                                       derived.acute_kidney_injury))
-    if derived.ckd_chronicity and derived.ckd_chronicity.startswith("eGFR below 60"):
+    if derived.ckd_chronicity_by == "egfr" and derived.ckd_chronicity:
         found.append(_concept_mention(kb, "chronic_kidney_disease", "labs (creatinine)",
                                       derived.ckd_chronicity))
     return tuple(found)

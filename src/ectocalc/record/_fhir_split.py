@@ -1,8 +1,11 @@
 """Split a FHIR R4 Bundle by patient, so that one Bundle can carry several patients.
 
-Each part is a Bundle of one ``Patient`` and the resources whose ``subject`` (or ``patient``)
-references it, read by the project's FHIR reader (:func:`ectocalc.io.fhir.case_from_bundle`).
-Errors name the entry's index in the original Bundle.
+Each part is a Bundle of one ``Patient``, the resources whose ``subject`` (or ``patient``)
+resolves to it (:func:`ectocalc.io.fhir.link_subjects`, the same resolution the one-patient
+reader uses) and the resources about no patient (a ``Medication``), read by the project's FHIR
+reader (:func:`ectocalc.io.fhir.case_from_bundle`). An Observation, Condition or medication
+whose subject is not one of the Bundle's Patients is refused, naming the entry, whether the
+Bundle holds one Patient or several. Errors name the entry's index in the original Bundle.
 """
 
 from __future__ import annotations
@@ -12,16 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from ectocalc.errors import InputError
+from ectocalc.io.fhir import CLINICAL, case_from_bundle, link_subjects, patient_identifiers
 from ectocalc.model.case import Case
 
-_CLINICAL = {"Observation", "Condition", "MedicationStatement", "MedicationRequest"}
 _ENTRY = re.compile(r"^entry\[(\d+)\]")
 _ANY_ENTRY = re.compile(r"\bentry\[(\d+)\]")
 
 
 @dataclass(frozen=True)
 class BundlePart:
-    """One patient's part of a Bundle: the record key, all identifiers and the case."""
+    """One patient's part of a Bundle: the record key (the first identifier's value, else
+    ``Patient.id``), all identifiers as (system, value) and the case."""
 
     key: str
     identifiers: list[tuple[str, str]]
@@ -50,85 +54,42 @@ def split_bundle(document: dict[str, Any], *, source: str,
     entries = document.get("entry") or []
     if not isinstance(entries, list):
         raise InputError(source, "entry", "must be a list")
-    patients: list[int] = []
-    aliases: dict[str, int] = {}
-    for index, entry in enumerate(entries):
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict) and resource.get("resourceType") == "Patient":
-            patients.append(index)
-            for alias in _aliases(entry, resource):
-                aliases[alias] = index
+    links = link_subjects(document, source=source)
+    patients = links.patients
     if not patients:
         if patient_id is None:
             raise InputError(source, "entry", "the Bundle has no Patient: give --patient ID")
         return [BundlePart(key=patient_id, identifiers=[("", patient_id)],
                            case=_read_part(document, list(range(len(entries))), source))]
     members: dict[int, list[int]] = {index: [index] for index in patients}
-    for index, entry in enumerate(entries):
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if index in members or not isinstance(resource, dict):
-            continue
-        owner = _owner(resource, aliases)
-        if owner is None and len(patients) == 1:
-            owner = patients[0]
-        if owner is None:
-            if resource.get("resourceType") in _CLINICAL:
-                raise InputError(source, f"entry[{index}].resource.subject",
-                                 "does not reference one of the Bundle's Patients")
-            continue
-        members[owner].append(index)
+    for index, owner in links.owners.items():
+        resource = entries[index]["resource"]
+        if owner is not None:
+            members[owner].append(index)
+        elif len(patients) == 1 or resource.get("resourceType") not in CLINICAL:
+            for part in members.values():  # the one patient's, or shared (a Medication)
+                part.append(index)
+        else:
+            raise InputError(source, f"entry[{index}].resource.subject",
+                             "names no Patient, and the Bundle holds several: give the "
+                             "subject of each entry")
     parts = []
     for index in patients:
         resource = entries[index]["resource"]
-        identifiers = _identifiers(resource)
+        field = f"entry[{index}].resource"
+        identifiers = patient_identifiers(resource, source=source, field=field)
         key = identifiers[0][1] if identifiers else resource.get("id")
-        if not key:
-            raise InputError(source, f"entry[{index}].resource.identifier",
+        if not isinstance(key, str) or not key:
+            raise InputError(source, f"{field}.identifier",
                              "the Patient needs an identifier (or id) to link the record")
-        if not identifiers:
-            identifiers = [("", key)]
-        parts.append(BundlePart(key=str(key), identifiers=identifiers,
+        parts.append(BundlePart(key=key, identifiers=identifiers or [("", key)],
                                 case=_read_part(document, sorted(members[index]), source)))
     return parts
-
-
-def _aliases(entry: dict[str, Any], resource: dict[str, Any]) -> list[str]:
-    found = []
-    if isinstance(entry.get("fullUrl"), str):
-        found.append(entry["fullUrl"])
-    if isinstance(resource.get("id"), str):
-        found.append(f"Patient/{resource['id']}")
-    return found
-
-
-def _owner(resource: dict[str, Any], aliases: dict[str, int]) -> int | None:
-    for key in ("subject", "patient"):
-        reference = resource.get(key)
-        target = reference.get("reference") if isinstance(reference, dict) else None
-        if not isinstance(target, str):
-            continue
-        if target in aliases:
-            return aliases[target]
-        match = re.search(r"Patient/[^/]+$", target)  # absolute URL of a Patient/id
-        if match and match.group(0) in aliases:
-            return aliases[match.group(0)]
-    return None
-
-
-def _identifiers(resource: dict[str, Any]) -> list[tuple[str, str]]:
-    found = []
-    for item in resource.get("identifier") or []:
-        if isinstance(item, dict) and isinstance(item.get("value"), str) and item["value"]:
-            system = item.get("system")
-            found.append((system if isinstance(system, str) else "", item["value"]))
-    return found
 
 
 def _read_part(document: dict[str, Any], indices: list[int], source: str) -> Case:
     """Read the entries ``indices`` as one Bundle; errors, skipped entries and the results'
     ``input_ref`` name the original entry index."""
-    from ectocalc.io.fhir import case_from_bundle
-
     def original(text: str) -> str:
         match = _ENTRY.match(text)
         return text if match is None else \

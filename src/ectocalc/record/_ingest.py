@@ -2,12 +2,24 @@
 
 Each patient's content gets a digest (SHA-256 of its validated content in canonical JSON), so
 adding the same content again — even re-saved as YAML instead of JSON — changes nothing.
+
+Which recorded patient a file is about (:func:`_match`): an identifier is (system, value), as
+EHRs define it. A FHIR Patient's identifiers with a system match only the same system and
+value; a case file's ``patient.id``, a bare ``Patient.id`` or an identifier without system
+matches the patient whose record id is that value. The record id is the first identifier's
+value; when that value already names a patient known under another system (MRN 100234 at
+hospital A and at hospital B), the newcomer's record id is ``system|value`` (FHIR's token
+notation). A match whose sex or birth date differs from the recorded one is refused
+(:class:`PatientConflict`) and nothing of the file is written, unless the caller says
+``merge``: then the file is filed under the recorded patient and its sex and birth date are
+kept as the latest.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,6 +55,18 @@ _SCAN_LINKS = ("patient_id", "study_instance_uid", "series_instance_uid")
 _RETRIES = 3
 
 
+_RESERVED_ID = re.compile(
+    r"/(?:scans(?:/.*)?|report\.html|report\.pdf|assessment(?:\.json)?|record\.json|"
+    r"fhir\.json)$", re.DOTALL)
+"""Endings of a record id that the web's patient pages would take for one of their sub-pages
+(``/patients/{id}/report.html``): such an id would be unreachable, so it is refused."""
+MAX_KEY = 200
+
+
+class PatientConflict(InputError):
+    """The file's patient has a recorded patient's identifier but another sex or birth date."""
+
+
 @dataclass(frozen=True)
 class AddResult:
     """What happened to one file: ``added``, ``unchanged`` (already recorded) or ``failed``."""
@@ -51,6 +75,8 @@ class AddResult:
     status: Status
     patients: list[str] = field(default_factory=list)
     error: str | None = None
+    conflict: bool = False
+    """Failed because the identifier is a recorded patient's with another sex or birth date."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +100,7 @@ _Item = _CaseItem | _ScanItem
 
 def add_files(store: Store, paths: Sequence[str | Path], *, patient_id: str | None = None,
               progress: Callable[[AddResult], None] | None = None,
-              read_scan_paths: bool = True) -> list[AddResult]:
+              read_scan_paths: bool = True, merge: bool = False) -> list[AddResult]:
     """Add case files, FHIR Bundles and scan results, each file in its own transaction.
 
     A file that fails validation adds nothing and is reported ``failed`` with the reason; the
@@ -91,18 +117,22 @@ def add_files(store: Store, paths: Sequence[str | Path], *, patient_id: str | No
     read_scan_paths : bool
         Quantify the CTs a case file lists in ``scans[]``. False for files from elsewhere (a web
         upload): a case naming server paths is refused rather than read.
+    merge : bool
+        File a patient under the recorded patient with the same identifier even when the sex or
+        birth date differ (the user says they are one person); else that file is refused.
     """
     results = []
     for path in paths:
         path = Path(path)
         try:
             items = read_items(path, patient_id=patient_id, read_scan_paths=read_scan_paths)
-            status = _write(store, items, file_digest=_file_digest(path), name=path.name)
+            status, keys = _write(store, items, file_digest=_file_digest(path), name=path.name,
+                                  source=str(path), merge=merge)
         except InputError as error:
-            result = AddResult(str(path), "failed", error=str(error))
+            result = AddResult(str(path), "failed", error=str(error),
+                               conflict=isinstance(error, PatientConflict))
         else:
-            result = AddResult(str(path), status,
-                               patients=list(dict.fromkeys(item.key for item in items)))
+            result = AddResult(str(path), status, patients=keys)
         results.append(result)
         if progress is not None:
             progress(result)
@@ -116,16 +146,24 @@ def _file_digest(path: Path) -> str:
         raise InputError(path, "", f"cannot read file: {error.strerror}") from None
 
 
-def add_case(store: Store, case: Case, *, name: str = "case") -> Status:
-    """Add one validated case (it needs ``patient.id``); returns ``added`` or ``unchanged``."""
+def add_case(store: Store, case: Case, *, name: str = "case", merge: bool = False) -> Status:
+    """Add one validated case (it needs ``patient.id``); returns ``added`` or ``unchanged``.
+
+    Raises
+    ------
+    PatientConflict
+        The recorded patient of that id has another sex or birth date (and not ``merge``).
+    """
     item = _case_item(case, case.source or name)
-    return _write(store, [item], file_digest=content_digest(item), name=name)
+    return _write(store, [item], file_digest=content_digest(item), name=name,
+                  source=case.source or name, merge=merge)[0]
 
 
 def add_scan(store: Store, scan: ScanResult, *, patient_id: str, name: str = "scan") -> Status:
     """Add one quantified scan (it needs ``study_date``) to ``patient_id``'s record."""
     item = _scan_item(scan, source=scan.source or name, key=patient_id, links={})
-    return _write(store, [item], file_digest=content_digest(item), name=name)
+    return _write(store, [item], file_digest=content_digest(item), name=name,
+                  source=scan.source or name, merge=False)[0]
 
 
 def read_items(path: Path, *, patient_id: str | None = None,
@@ -184,6 +222,7 @@ def _case_item(case: Case, source: str, *, key: str | None = None,
     key = key or case.patient.id
     if not key:
         raise InputError(source, "patient.id", "the record needs the patient's id")
+    usable_key(key, source=source, field="patient.id")
     if recorded_on(case) is None:
         raise InputError(source, "date", "the record needs the case 'date' (or dated results)")
     if case.date is None:
@@ -195,6 +234,7 @@ def _case_item(case: Case, source: str, *, key: str | None = None,
 
 
 def _scan_item(scan: ScanResult, *, source: str, key: str, links: dict[str, Any]) -> _ScanItem:
+    usable_key(key, source=source, field="patient_id")
     if scan.study_date is None:
         raise InputError(source, "study_date", "the record needs the scan's date")
 
@@ -204,6 +244,24 @@ def _scan_item(scan: ScanResult, *, source: str, key: str, links: dict[str, Any]
 
     return _ScanItem(key=key, scan=scan, study_uid=uid("study_instance_uid"),
                      series_uid=uid("series_instance_uid"))
+
+
+def usable_key(key: str, *, source: str, field: str) -> str:
+    """A record id that fits the record and can be reached at ``/patients/{id}``.
+
+    Raises
+    ------
+    InputError
+        Longer than 200 characters, or ending like one of a patient's web sub-pages
+        (``.../report.html``, ``.../scans/...``).
+    """
+    if len(key) > MAX_KEY:
+        raise InputError(source, field, f"a record id is at most {MAX_KEY} characters")
+    if _RESERVED_ID.search(key):
+        raise InputError(source, field, f"{key[:80]!r} ends like a page of the web "
+                         "application (e.g. '/report.html', '/scans/...'): not usable as a "
+                         "record id")
+    return key
 
 
 def recorded_on(case: Case) -> Date | None:
@@ -216,6 +274,8 @@ def content_digest(item: _Item) -> str:
     """SHA-256 of an item's validated content (file name and paths left out)."""
     if isinstance(item, _CaseItem):
         content: dict[str, Any] = {"case": item.case.model_dump(mode="json", exclude={"source"})}
+        if any(system for system, _ in item.identifiers):  # the same value at two hospitals
+            content["identifiers"] = sorted(item.identifiers)
     else:
         content = {"scan": item.scan.model_dump(mode="json", exclude={"source", "outputs"}),
                    "uids": [item.study_uid, item.series_uid]}
@@ -224,30 +284,48 @@ def content_digest(item: _Item) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _write(store: Store, items: list[_Item], *, file_digest: str, name: str) -> Status:
-    """All items of one file in one transaction; retried when a concurrent writer collided."""
+def _write(store: Store, items: list[_Item], *, file_digest: str, name: str, source: str,
+           merge: bool) -> tuple[Status, list[str]]:
+    """All items of one file in one transaction; retried when a concurrent writer collided.
+
+    Returns the status and the record ids the items were filed under.
+    """
     digests = [content_digest(item) for item in items]
     for attempt in range(_RETRIES):
         try:
             with store.session(write=True) as session:
-                new = [(item, digest) for item, digest in zip(items, digests, strict=True)
-                       if not _known(session, item, digest, file_digest)]
-                for item, digest in new:
-                    _insert(session, item, digest=digest, file_digest=file_digest, name=name)
-            return "added" if new else "unchanged"
+                keys, new = [], []
+                first: dict[int, Case] = {}  # per patient, the file's first case about them
+                for item, digest in zip(items, digests, strict=True):
+                    recorded = session.scalar(select(PatientRow.key).join(
+                        SourceRow, SourceRow.patient_id == PatientRow.id).where(
+                        SourceRow.digest == digest))
+                    if recorded is not None:
+                        keys.append(recorded)
+                        continue
+                    patient = _match(session, item, source=source, merge=merge)
+                    if isinstance(item, _CaseItem) and not merge:  # two Patients, one identifier
+                        earlier = first.setdefault(patient.id, item.case).patient
+                        _check_same_person(patient.key, earlier.sex, earlier.birth_date,
+                                           item.case, source)
+                    keys.append(patient.key)
+                    if not _same_file(session, patient, file_digest):
+                        new.append((patient, item, digest))
+                for patient, item, digest in new:  # after all checks: one file's items
+                    _insert(session, patient, item, digest=digest, file_digest=file_digest,
+                            name=name)
+            return ("added" if new else "unchanged"), list(dict.fromkeys(keys))
         except IntegrityError:  # another process added the same patient or content meanwhile
             if attempt == _RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
 
 
-def _known(session: Session, item: _Item, digest: str, file_digest: str) -> bool:
-    """Already recorded: the same content, or the same file bytes for the same patient (so a
-    file added under an older ectocalc, whose validated form may differ, stays unchanged)."""
-    if session.scalar(select(SourceRow.id).where(SourceRow.digest == digest)) is not None:
-        return True
-    same_file = select(SourceRow.id).join(PatientRow, PatientRow.id == SourceRow.patient_id).where(
-        SourceRow.file_digest == file_digest, PatientRow.key == item.key)
+def _same_file(session: Session, patient: PatientRow, file_digest: str) -> bool:
+    """The same file bytes are already recorded for this patient (so a file added under an
+    older ectocalc, whose validated form may differ, stays unchanged)."""
+    same_file = select(SourceRow.id).where(SourceRow.file_digest == file_digest,
+                                           SourceRow.patient_id == patient.id)
     return session.scalar(same_file.limit(1)) is not None
 
 
@@ -255,12 +333,43 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _patient(session: Session, key: str, identifiers: list[tuple[str, str]]) -> PatientRow:
-    patient = session.scalar(select(PatientRow).where(PatientRow.key == key))
+def _match(session: Session, item: _Item, *, source: str, merge: bool) -> PatientRow:
+    """The recorded patient an item is about (created when new), with its identifiers added.
+
+    Raises
+    ------
+    PatientConflict
+        The identifiers name two recorded patients, or the matched patient has another sex or
+        birth date (unless ``merge``).
+    """
+    identifiers = item.identifiers if isinstance(item, _CaseItem) else [("", item.key)]
+    qualified = [(system, value) for system, value in identifiers if system]
+    owners = set(session.scalars(select(IdentifierRow.patient_id).where(or_(*(
+        and_(IdentifierRow.system == system, IdentifierRow.value == value)
+        for system, value in qualified))))) if qualified else set()
+    if len(owners) > 1:
+        keys = sorted(session.scalars(select(PatientRow.key).where(PatientRow.id.in_(owners))))
+        raise PatientConflict(source, "identifier", f"the identifiers belong to {len(keys)} "
+                              f"recorded patients ({', '.join(map(repr, keys))}): nothing "
+                              "was added")
+    key = item.key
+    patient = session.get(PatientRow, min(owners)) if owners else \
+        session.scalar(select(PatientRow).where(PatientRow.key == key))
+    issued = [system for system, value in qualified if value == key]
+    if patient is not None and not owners and issued:
+        issuers = set(session.scalars(select(IdentifierRow.system).where(
+            IdentifierRow.patient_id == patient.id, IdentifierRow.value == key,
+            IdentifierRow.system != "")))
+        if issuers and not issuers & set(issued):
+            # the same value issued by another system: another person, keyed system|value
+            key = usable_key(f"{issued[0]}|{key}", source=source, field="identifier")
+            patient = session.scalar(select(PatientRow).where(PatientRow.key == key))
     if patient is None:
         patient = PatientRow(key=key, created_at=_now())
         session.add(patient)
         session.flush()
+    elif isinstance(item, _CaseItem) and not merge:
+        _check_same_person(patient.key, patient.sex, patient.birth_date, item.case, source)
     for system, value in identifiers:
         exists = session.scalar(select(IdentifierRow.id).where(
             IdentifierRow.system == system, IdentifierRow.value == value))
@@ -269,9 +378,22 @@ def _patient(session: Session, key: str, identifiers: list[tuple[str, str]]) -> 
     return patient
 
 
-def _insert(session: Session, item: _Item, *, digest: str, file_digest: str, name: str) -> None:
-    identifiers = item.identifiers if isinstance(item, _CaseItem) else [("", item.key)]
-    patient = _patient(session, item.key, identifiers)
+def _check_same_person(key: str, sex: str | None, birth_date: Date | None, case: Case,
+                       source: str) -> None:
+    """Refuse a case whose patient's sex or birth date differ from those known for ``key``."""
+    given = case.patient
+    differs = [name for name, new, old in (("sex", given.sex, sex),
+                                          ("birth date", given.birth_date, birth_date))
+               if new is not None and old is not None and new != old]
+    if differs:
+        raise PatientConflict(source, "patient", f"the record's patient {key!r} has "
+                              f"another {' and '.join(differs)}: two people with one "
+                              "identifier? Nothing was added; if they are one person, add "
+                              "the file again with --merge (web: merge=true)")
+
+
+def _insert(session: Session, patient: PatientRow, item: _Item, *, digest: str,
+            file_digest: str, name: str) -> None:
     if isinstance(item, _ScanItem):
         _insert_scan(session, patient, item, digest=digest, file_digest=file_digest, name=name)
         return

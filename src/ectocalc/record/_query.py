@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date as Date
 from typing import Any
 
@@ -39,52 +40,120 @@ _SCORED = ("agatston", "volume_mm3", "mass_mg", "kauppila", "adragao")
 
 
 def find_patient(session: Session, key: str) -> PatientRow:
-    """The patient with this record id or identifier value.
+    """The patient with this record id, identifier ``system|value``, or identifier value.
 
     Raises
     ------
     InputError
-        No such patient in the record.
+        No such patient in the record, or an identifier value that several patients have
+        (issued by different systems): give ``system|value``.
     """
     patient = session.scalar(select(PatientRow).where(PatientRow.key == key))
-    if patient is None:
-        patient = session.scalar(select(PatientRow).join(
-            IdentifierRow, IdentifierRow.patient_id == PatientRow.id).where(
-            IdentifierRow.value == key).limit(1))
-    if patient is None:
+    if patient is not None:
+        return patient
+    by_identifier = select(IdentifierRow.patient_id).distinct()
+    system, bar, value = key.rpartition("|")
+    found = list(session.scalars(by_identifier.where(
+        IdentifierRow.system == system, IdentifierRow.value == value))) if bar else []
+    found = found or list(session.scalars(by_identifier.where(IdentifierRow.value == key)))
+    if len(found) > 1:
+        raise InputError("record", "PATIENT", f"{len(found)} patients have the identifier "
+                         f"value {key!r} (from different systems): give SYSTEM|VALUE")
+    if not found:
         raise InputError("record", "PATIENT", f"no patient {key!r} in the record")
-    return patient
+    return session.get_one(PatientRow, found[0])
 
 
-def _ordered(session: Session, row: Any, patient: PatientRow, as_of: Date | None) -> list[Any]:
+def _ordered(session: Session, row: Any, patient: PatientRow) -> list[tuple[Date, Any]]:
+    """Every history row of the patient with the date its source was recorded, in order."""
     statement = select(row, SourceRow.recorded_on, SourceRow.id).join(
         SourceRow, SourceRow.id == row.source_id).where(row.patient_id == patient.id)
-    if as_of is not None:
-        statement = statement.where(SourceRow.recorded_on <= as_of)
     ordered = statement.order_by(SourceRow.recorded_on, SourceRow.id, row.position)
-    return [found[0] for found in session.execute(ordered)]
+    return [(found[1], found[0]) for found in session.execute(ordered)]
 
 
-def lab_rows(session: Session, patient: PatientRow, as_of: Date | None = None) -> list[LabRow]:
-    """Lab results up to ``as_of`` (inclusive), oldest first, in their files' order."""
+@dataclass(frozen=True)
+class PatientHistory:
+    """Everything the record holds of one patient, each item with the date it became known;
+    :meth:`case_on` turns it into the core's :class:`Case` as known on a date."""
+
+    key: str
+    states: list[tuple[Date, dict[str, Any]]]
+    conditions: list[tuple[Date, Condition]]
+    medications: list[tuple[Date, Medication]]
+    genetics: list[tuple[Date, GeneticFinding]]
+    findings: list[tuple[Date, Finding]]
+    labs: list[LabResult]
+    scans: list[ScanResult]
+    scan_acquisitions: list[dict[str, Any]]
+    """Per stored scan (same order): study date, totals, acquisition and DICOM UIDs."""
+
+    def case_on(self, as_of: Date) -> Case:
+        """The patient's case as known on ``as_of``: every result and history item up to then.
+
+        The one as-of rule of the core (:func:`ectocalc.assess.known_on`, through
+        :func:`~ectocalc.assess.restrict_to` for the results): history items count from the
+        date their file was recorded. History items recorded more than once are kept once; of
+        findings with a score at the same site and modality, the latest.
+        """
+        from ectocalc.assess import known_on, restrict_to
+
+        def known(items: list[tuple[Date, Any]]) -> list[Any]:
+            return [item for day, item in items if known_on(day, as_of)]
+
+        person, risk = patient_as_of(self.key, self.states, as_of)
+        case = Case(id=self.key, date=as_of, patient=person, risk_factors=risk,
+                    labs=self.labs, conditions=_unique(known(self.conditions)),
+                    medications=_unique(known(self.medications)),
+                    genetics=_unique(known(self.genetics)),
+                    findings=_latest_findings(known(self.findings)),
+                    source=f"record:{self.key}")
+        return restrict_to(case, as_of)
+
+    def scans_on(self, as_of: Date) -> list[ScanResult]:
+        """The stored scan results known on ``as_of`` (same rule), oldest first."""
+        from ectocalc.assess import known_on
+
+        return [scan for scan in self.scans if known_on(scan.study_date, as_of)]
+
+
+def patient_history(session: Session, patient: PatientRow) -> PatientHistory:
+    """Read everything the record holds of ``patient`` (a few queries, then no more I/O)."""
+    scans = scan_rows(session, patient)
+    return PatientHistory(
+        key=patient.key, states=patient_states(session, patient),
+        conditions=[(day, Condition(text=r.text, code=r.code, system=r.system,
+                                    present=r.present, past=r.past, input_ref=r.input_ref,
+                                    resource_id=r.resource_id))
+                    for day, r in _ordered(session, ConditionRow, patient)],
+        medications=[(day, Medication(text=r.text, code=r.code, system=r.system,
+                                      present=r.present, input_ref=r.input_ref,
+                                      resource_id=r.resource_id))
+                     for day, r in _ordered(session, MedicationRow, patient)],
+        genetics=[(day, GeneticFinding(gene=r.gene, zygosity=r.zygosity,
+                                       classification=r.classification, variant=r.variant))
+                  for day, r in _ordered(session, GeneticRow, patient)],
+        findings=[(day, Finding.model_validate(r.data))
+                  for day, r in _ordered(session, FindingRow, patient)],
+        labs=[as_lab(row) for row in lab_rows(session, patient)],
+        scans=[ScanResult.model_validate(row.result) for row in scans],
+        scan_acquisitions=[{
+            "date": row.study_date, "value": row.agatston, "volume_mm3": row.volume_mm3,
+            "mass_mg": row.mass_mg, "kvp": row.kvp, "slice_increment_mm": row.slice_increment_mm,
+            "convention": row.convention, "study_instance_uid": row.study_instance_uid,
+            "series_instance_uid": row.series_instance_uid} for row in scans])
+
+
+def lab_rows(session: Session, patient: PatientRow) -> list[LabRow]:
+    """The patient's lab results, oldest first, in their files' order."""
     statement = select(LabRow).where(LabRow.patient_id == patient.id)
-    if as_of is not None:
-        statement = statement.where(LabRow.effective_at < _next_day(as_of))
     return list(session.scalars(statement.order_by(LabRow.effective_at, LabRow.source_id,
                                                    LabRow.position)))
 
 
-def _next_day(day: Date) -> Any:
-    from datetime import datetime, timedelta
-
-    return datetime.combine(day + timedelta(days=1), datetime.min.time())
-
-
-def scan_rows(session: Session, patient: PatientRow, as_of: Date | None = None) -> list[ScanRow]:
-    """Scans up to ``as_of``, oldest first."""
+def scan_rows(session: Session, patient: PatientRow) -> list[ScanRow]:
+    """The patient's scans, oldest first (undated last)."""
     statement = select(ScanRow).where(ScanRow.patient_id == patient.id)
-    if as_of is not None:
-        statement = statement.where(ScanRow.study_date <= as_of)
     return list(session.scalars(statement.order_by(ScanRow.study_date, ScanRow.id)))
 
 
@@ -116,13 +185,15 @@ def patient_as_of(key: str, states: list[tuple[Date, dict[str, Any]]],
 
     The age comes from the birth date when known, else from the latest stated age plus the
     time elapsed since that case's date. Pregnancy is taken from the latest case only.
+    Results dated before the first case that names the patient (a case lists earlier results)
+    take that case's demographics, the age counted back to ``as_of`` and no pregnancy: the
+    same patient the assessment of that case sees at those results.
     """
     fields: dict[str, Any] = {}
     risk: dict[str, Any] = {}
     aged: tuple[float, Date] | None = None
-    for day, state in states:
-        if day > as_of:
-            break
+    known = [(day, state) for day, state in states if day <= as_of] or states[:1]
+    for day, state in known:
         given = dict(state.get("patient", {}))
         if given.get("birth_date") is None and "age_years" in given:
             aged = (float(given["age_years"]), day)
@@ -132,38 +203,20 @@ def patient_as_of(key: str, states: list[tuple[Date, dict[str, Any]]],
             fields.pop(transient, None)
         fields.update(given)
         risk.update(state.get("risk_factors", {}))
+    if known and known[-1][0] > as_of:  # demographics of a later case: not its pregnancy
+        for transient in _TRANSIENT:
+            fields.pop(transient, None)
     if fields.get("birth_date") is None and aged is not None:
         age, since = aged
-        fields["age_years"] = age + (as_of - since).days / DAYS_PER_YEAR
+        fields["age_years"] = max(age + (as_of - since).days / DAYS_PER_YEAR, 0.0)
     elif fields.get("birth_date") is not None:
         fields["date"] = as_of
     return Patient(id=key, **fields), RiskFactors(**risk)
 
 
 def case_as_of(session: Session, patient: PatientRow, as_of: Date) -> Case:
-    """The patient's case as known on ``as_of``: every result and history item up to then.
-
-    History items recorded more than once are kept once; of findings with a score at the same
-    site and modality, the latest.
-    """
-    person, risk = patient_as_of(patient.key, patient_states(session, patient), as_of)
-    conditions = _unique(Condition(text=r.text, code=r.code, system=r.system, present=r.present,
-                                   past=r.past, input_ref=r.input_ref,
-                                   resource_id=r.resource_id)
-                         for r in _ordered(session, ConditionRow, patient, as_of))
-    medications = _unique(Medication(text=r.text, code=r.code, system=r.system,
-                                     present=r.present, input_ref=r.input_ref,
-                                     resource_id=r.resource_id)
-                          for r in _ordered(session, MedicationRow, patient, as_of))
-    genetics = _unique(GeneticFinding(gene=r.gene, zygosity=r.zygosity,
-                                      classification=r.classification, variant=r.variant)
-                       for r in _ordered(session, GeneticRow, patient, as_of))
-    findings = _latest_findings(Finding.model_validate(r.data)
-                                for r in _ordered(session, FindingRow, patient, as_of))
-    labs = [as_lab(row) for row in lab_rows(session, patient, as_of)]
-    return Case(id=patient.key, date=as_of, patient=person, risk_factors=risk, labs=labs,
-                conditions=conditions, medications=medications, genetics=genetics,
-                findings=findings, source=f"record:{patient.key}")
+    """The patient's case as known on ``as_of`` (:meth:`PatientHistory.case_on`)."""
+    return patient_history(session, patient).case_on(as_of)
 
 
 def _unique(items: Any) -> list[Any]:
@@ -182,9 +235,3 @@ def _latest_findings(findings: Any) -> list[Finding]:
         kept.pop(key, None)
         kept[key] = finding
     return list(kept.values())
-
-
-def stored_scans(session: Session, patient: PatientRow, as_of: Date | None = None,
-                 ) -> list[ScanResult]:
-    """The stored scan results up to ``as_of``, oldest first."""
-    return [ScanResult.model_validate(row.result) for row in scan_rows(session, patient, as_of)]

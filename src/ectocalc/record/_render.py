@@ -198,9 +198,17 @@ td,th{border:1px solid #ccc;padding:2px 6px}.high,.critical_high{color:#b00}
 """)
 
 
+def trend_figures(view: dict[str, Any], *, labels: dict[str, str] | None = None
+                  ) -> dict[str, str]:
+    """Each series of a ``record show`` view as a PNG data URI: values over time, reference
+    band, out-of-range points in red, CAC progression marked; titled ``labels[name]`` when
+    given (the web PDF's readable names), else the series name."""
+    pairs = (view.get("cac_progression") or {}).get("pairs", [])
+    return {name: _figure((labels or {}).get(name, name), points,
+                          pairs if name == "cac_agatston" else [])
+            for name, points in view["series"].items()}
+
+
 def view_html(view: dict[str, Any]) -> str:
     """``record show --format html``: one figure per analyte (and CAC), tables for the rest."""
-    pairs = (view.get("cac_progression") or {}).get("pairs", [])
-    figures = {name: _figure(name, points, pairs if name == "cac_agatston" else [])
-               for name, points in view["series"].items()}
-    return _PAGE.render(v=view, figures=figures)
+    return _PAGE.render(v=view, figures=trend_figures(view))

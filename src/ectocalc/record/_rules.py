@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from ectocalc.knowledge import load_knowledge
+from ectocalc.knowledge import Knowledge, load_knowledge
 from ectocalc.knowledge.load import register_file
 
 
@@ -50,22 +50,28 @@ class RecordRules(_Rule):
     egfr_slope: EgfrSlope
     cac_progression: CacProgression
     monitoring_tests: dict[str, list[str]]
+    _knowledge: Knowledge | None = PrivateAttr(default=None)
+
+    @property
+    def knowledge(self) -> Knowledge:
+        """The bundle these rules were read from (the packaged one when built directly)."""
+        return self._knowledge or load_knowledge()
 
     def cite(self, sources: list[str]) -> str:
-        """Readable citations of bibliography ids, joined by '; '."""
-        knowledge = load_knowledge()
-        return "; ".join(knowledge.cite(source) for source in sources)
+        """Readable citations of bibliography ids (of the rules' own bundle), joined by '; '."""
+        return "; ".join(self.knowledge.cite(source) for source in sources)
 
 
 register_file("record.yaml", RecordRules)
 
 
 @cache
-def record_rules() -> RecordRules:
-    """``record.yaml`` of the packaged knowledge bundle, checked: every source must be in the
-    bibliography (a defect raises, naming the file)."""
-    knowledge = load_knowledge()
-    rules = knowledge.part("record.yaml", RecordRules)
+def record_rules(knowledge: Knowledge | None = None) -> RecordRules:
+    """``record.yaml`` of ``knowledge`` (default: the packaged bundle), checked: every source
+    must be in the bibliography (a defect raises, naming the file). Cached per bundle."""
+    knowledge = knowledge or load_knowledge()
+    rules = knowledge.part("record.yaml", RecordRules).model_copy()
+    rules._knowledge = knowledge
     known = knowledge.bibliography.sources
     cited = [*rules.persistent_high.sources, *rules.direction.sources, *rules.egfr_slope.sources,
              rules.cac_progression.hokanson_source, rules.cac_progression.raggi_source]

@@ -13,19 +13,32 @@ from collections.abc import Sequence
 from datetime import date as Date
 from typing import Any
 
-from ectocalc.model.case import DAYS_PER_YEAR
 from ectocalc.record._rules import RecordRules
 
 
 def years_between(start: Date, end: Date) -> float:
-    """Elapsed time in years (days / 365.2425).
+    """Elapsed time in calendar years: whole years to the last anniversary, plus the fraction of
+    the year to the next one (by its own length in days).
+
+    Results a calendar year apart are 1 year apart (a count of days over 365.2425 makes a
+    non-leap year 0.9993, short of a one-year rule). A 29 February start has its anniversary on
+    28 February in other years. ``end`` before ``start`` gives a negative span.
 
     Examples
     --------
-    >>> round(years_between(Date(2025, 1, 1), Date(2026, 1, 1)), 4)
-    0.9993
+    >>> years_between(Date(2025, 1, 1), Date(2026, 1, 1)), years_between(Date(2024, 2, 29),
+    ...                                                                   Date(2025, 2, 28))
+    (1.0, 1.0)
+    >>> round(years_between(Date(2025, 1, 1), Date(2025, 7, 2)), 4)  # 182 of 365 days
+    0.4986
     """
-    return (end - start).days / DAYS_PER_YEAR
+    if end < start:
+        return -years_between(end, start)
+    whole = end.year - start.year
+    if add_months(start, 12 * whole) > end:
+        whole -= 1
+    anniversary, following = add_months(start, 12 * whole), add_months(start, 12 * (whole + 1))
+    return whole + (end - anniversary).days / (following - anniversary).days
 
 
 def least_squares_slope(times: Sequence[float], values: Sequence[float]) -> float:
@@ -119,12 +132,13 @@ def egfr_trend(points: Sequence[dict[str, Any]], rules: RecordRules) -> dict[str
     span = years_between(points[0]["date"], points[-1]["date"]) if points else 0.0
     if len(points) < rule.min_values or span < rule.min_span_years:
         out["note"] = (f"a slope needs at least {rule.min_values} values spanning "
-                       f"{rule.min_span_years:g} year(s); have {len(points)} over {span:.2f}")
+                       f"{rule.min_span_years:g} year(s); have {len(points)} over "
+                       f"{span:.2f} year(s)")
         return out
     times = [years_between(points[0]["date"], p["date"]) for p in points]
     slope = least_squares_slope(times, [float(p["value"]) for p in points])
-    out["slope_per_year"] = round(slope, 2)
-    out["span_years"] = round(span, 2)
+    out["slope_per_year"] = slope
+    out["span_years"] = span
     out["rapid_decline"] = slope < -rule.rapid_decline_per_year
     return out
 
@@ -142,8 +156,8 @@ def cac_progression(scans: Sequence[dict[str, Any]], rules: RecordRules) -> list
     >>> acq = {"kvp": 120, "slice_increment_mm": 3.0, "convention": "agatston-1990"}
     >>> p = cac_progression([{"date": Date(2024, 5, 2), "value": 100.0, **acq},
     ...                      {"date": Date(2026, 5, 2), "value": 150.0, **acq}], record_rules())
-    >>> p[0]["hokanson"], p[0]["raggi"], p[0]["annual_percent"]
-    (False, True, 22.49)
+    >>> p[0]["hokanson"], p[0]["raggi"], round(p[0]["annual_percent"], 2)  # (1.5 ** 0.5 - 1)
+    (False, True, 22.47)
     """
     rule = rules.cac_progression
     pairs = []
@@ -153,12 +167,12 @@ def cac_progression(scans: Sequence[dict[str, Any]], rules: RecordRules) -> list
         difference = math.sqrt(second) - math.sqrt(first)
         annual = None
         if first > 0 and years > 0:
-            annual = round(((second / first) ** (1 / years) - 1) * 100, 2)
+            annual = ((second / first) ** (1 / years) - 1) * 100
         differs = [key for key in rule.comparable if before.get(key) != after.get(key)]
         pairs.append({
-            "from": before["date"], "to": after["date"], "interval_years": round(years, 2),
+            "from": before["date"], "to": after["date"], "interval_years": years,
             "baseline": first, "follow_up": second,
-            "sqrt_difference": round(difference, 2),
+            "sqrt_difference": difference,
             "hokanson": difference >= rule.hokanson_sqrt_difference,
             "hokanson_rule": f"√Agatston difference ≥ {rule.hokanson_sqrt_difference:g}",
             "hokanson_source": rules.cite([rule.hokanson_source]),

@@ -10,20 +10,14 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ectocalc.errors import InputError
+from ectocalc.knowledge import Knowledge
+from ectocalc.knowledge.schema import RecordAlertId
 from ectocalc.model.assessment import Assessment
-from ectocalc.model.case import Case, LabResult, Patient
+from ectocalc.model.case import Case, Finding, LabResult
 from ectocalc.model.display import reported
 from ectocalc.model.scan import ScanResult
-from ectocalc.record._query import (
-    as_lab,
-    case_as_of,
-    find_patient,
-    lab_rows,
-    patient_as_of,
-    patient_states,
-    scan_rows,
-    stored_scans,
-)
+from ectocalc.reasoning.concepts import Mention
+from ectocalc.record._query import PatientHistory, case_as_of, find_patient, patient_history
 from ectocalc.record._rules import record_rules
 from ectocalc.record._schema import (
     AssessmentRow,
@@ -36,12 +30,15 @@ from ectocalc.record._schema import (
 from ectocalc.record._store import Store
 from ectocalc.record._trends import cac_progression, egfr_trend, lab_trend, monitoring_due
 
-DERIVED = {
-    "corrected_calcium": ("corrected_calcium_mg_dl", "mg/dL"),
-    "calcium_phosphate_product": ("calcium_phosphate_product_mg2_dl2", "mg2/dL2"),
-    "egfr": ("egfr_ml_min_1_73m2", "mL/min/1.73m2"),
+DERIVED: dict[str, tuple[str, str, frozenset[str]]] = {
+    "corrected_calcium": ("corrected_calcium_mg_dl", "mg/dL",
+                          frozenset({"calcium", "albumin"})),
+    "calcium_phosphate_product": ("calcium_phosphate_product_mg2_dl2", "mg2/dL2",
+                                  frozenset({"calcium", "albumin", "phosphate"})),
+    "egfr": ("egfr_ml_min_1_73m2", "mL/min/1.73m2", frozenset({"creatinine", "cystatin_c"})),
 }
-"""Derived series: name → (attribute of :class:`~ectocalc.model.assessment.Derived`, unit)."""
+"""Derived series: name → (attribute of :class:`~ectocalc.model.assessment.Derived`, unit,
+the analytes it is computed from). A date has a point when one of them was measured then."""
 
 
 def _today() -> Date:
@@ -49,22 +46,39 @@ def _today() -> Date:
 
 
 def assess_patient(store: Store, patient_id: str, *, as_of: Date | None = None,
-                   save: bool = True) -> Assessment:
+                   save: bool = True, knowledge: Knowledge | None = None) -> Assessment:
     """Assess the patient from everything recorded up to ``as_of`` (default today).
 
-    The case is rebuilt as known on that date and assessed with the stored scans up to then
-    (:func:`ectocalc.service.assess_case`); the assessment is stored with its knowledge
-    version unless ``save`` is False.
+    The case is rebuilt as known on that date (:meth:`PatientHistory.case_on`) and assessed
+    with the stored scans up to then (:func:`ectocalc.service.assess_case`); the assessment is
+    stored with its knowledge version unless ``save`` is False.
+
+    Parameters
+    ----------
+    store : Store
+    patient_id : str
+        The record id or an identifier value.
+    as_of : date, optional
+        Default today (UTC).
+    save : bool
+        Store the assessment in the record.
+    knowledge : Knowledge, optional
+        The bundle to assess with (default the packaged one).
+
+    Raises
+    ------
+    InputError
+        No such patient.
     """
     from ectocalc import service
 
     as_of = as_of or _today()
     with store.session() as session:
         patient = find_patient(session, patient_id)
-        case = case_as_of(session, patient, as_of)
-        scans = stored_scans(session, patient, as_of)
+        history = patient_history(session, patient)
         row_id = patient.id
-    assessment = service.assess_case(case, as_of=as_of, scans=scans)
+    assessment = service.assess_case(history.case_on(as_of), knowledge=knowledge, as_of=as_of,
+                                     scans=history.scans_on(as_of))
     if save:
         with store.session(write=True) as session:
             session.add(AssessmentRow(
@@ -97,17 +111,34 @@ def case_for(store: Store, patient_id: str, as_of: Date) -> Case:
 
 
 def scans_for(store: Store, patient_id: str, as_of: Date) -> list[ScanResult]:
-    """The patient's stored scan results up to ``as_of`` (none when not in the record)."""
+    """The patient's stored scan results up to ``as_of`` (none when not in the record), by
+    the one as-of rule (:meth:`PatientHistory.scans_on`)."""
     with store.session() as session:
         try:
             patient = find_patient(session, patient_id)
         except InputError:
             return []
-        return stored_scans(session, patient, as_of)
+        return patient_history(session, patient).scans_on(as_of)
 
 
-def patient_view(store: Store, patient_id: str, *, today: Date | None = None) -> dict[str, Any]:
-    """The ``record show`` document (contract §5), JSON-ready.
+def patient_view(store: Store, patient_id: str, *, today: Date | None = None,
+                 knowledge: Knowledge | None = None) -> dict[str, Any]:
+    """The ``record show`` document (contract §5), JSON-ready, at full precision.
+
+    The record is a data source for the core: each date's flags and derived values come from
+    the core on the case as known that day (:func:`ectocalc.assess.lab_status`), the alerts
+    from the assessment as of ``today`` plus the record's own trend alerts
+    (``alerts.yaml: record``). Renderers round it (:func:`ectocalc.model.display.shown_view`).
+
+    Parameters
+    ----------
+    store : Store
+    patient_id : str
+        The record id or an identifier value.
+    today : date, optional
+        The view's date (default today, UTC): nothing dated later is used.
+    knowledge : Knowledge, optional
+        The bundle to judge with (default the packaged one).
 
     Raises
     ------
@@ -117,32 +148,17 @@ def patient_view(store: Store, patient_id: str, *, today: Date | None = None) ->
     from ectocalc import service
 
     today = today or _today()
-    rules = record_rules()
-    knowledge = service.default_knowledge()
+    knowledge = knowledge or service.default_knowledge()
+    rules = record_rules(knowledge)
     with store.session() as session:
         patient = find_patient(session, patient_id)
-        states = patient_states(session, patient)
-        labs = [as_lab(row) for row in lab_rows(session, patient)]
-        scans = scan_rows(session, patient)
+        history = patient_history(session, patient)
         identifiers = [{"system": system or None, "value": value} for system, value in
                        session.execute(select(IdentifierRow.system, IdentifierRow.value).where(
                            IdentifierRow.patient_id == patient.id))]
-        case_now = case_as_of(session, patient, today)
-        scans_now = stored_scans(session, patient, today)
-        key = patient.key
-    cache: dict[Date, Patient] = {}
-
-    def person(day: Date) -> Patient:
-        if day not in cache:
-            cache[day] = patient_as_of(key, states, day)[0]
-        return cache[day]
-
-    series = _lab_series(labs, person, knowledge)
-    series.update(_derived_series(labs, person, knowledge))
-    cac = [{"date": row.study_date, "value": row.agatston, "volume_mm3": row.volume_mm3,
-            "mass_mg": row.mass_mg, "kvp": row.kvp, "slice_increment_mm": row.slice_increment_mm,
-            "convention": row.convention, "study_instance_uid": row.study_instance_uid,
-            "series_instance_uid": row.series_instance_uid} for row in scans]
+    case_now = history.case_on(today)
+    series = _lab_series(history, today, knowledge)
+    cac = _cac_series(history, today, knowledge)
     if cac:
         series["cac_agatston"] = cac
     trends: dict[str, Any] = {name: lab_trend(points, rules) for name, points in series.items()
@@ -152,19 +168,18 @@ def patient_view(store: Store, patient_id: str, *, today: Date | None = None) ->
     pairs = cac_progression(cac, rules)
     progression = {**pairs[-1], "pairs": pairs} if pairs else None
 
-    assessment = service.assess_case(case_now, as_of=today, scans=scans_now)
+    assessment = service.assess_case(case_now, knowledge=knowledge, as_of=today,
+                                     scans=history.scans_on(today))
     last_dates: dict[str, Date] = {}
-    for lab in labs:
-        if lab.date is not None and lab.date <= today:
-            last_dates[lab.analyte] = max(lab.date, last_dates.get(lab.analyte, lab.date))
+    for lab in case_now.labs:
+        assert lab.date is not None  # the record dates every result
+        last_dates[lab.analyte] = max(lab.date, last_dates.get(lab.analyte, lab.date))
     due = monitoring_due(assessment.monitoring, last_dates, today, rules)
     alerts = [alert.model_dump(exclude_none=True) for alert in assessment.alerts]
-    alerts.extend(_record_alerts(trends, progression, due))
+    alerts.extend(_record_alerts(trends, progression, due, knowledge))
     view = {
-        "patient": {"id": key, "identifiers": identifiers, "sex": case_now.patient.sex,
-                    "age_years": None if case_now.patient.age_years is None
-                    else reported("patient.age_years", case_now.patient.age_years),
-                    "as_of": today},
+        "patient": {"id": history.key, "identifiers": identifiers, "sex": case_now.patient.sex,
+                    "age_years": case_now.patient.age_years, "as_of": today},
         "ckd_stage": assessment.derived.ckd_stage,
         "series": series, "trends": trends, "cac_progression": progression,
         "monitoring_due": due, "alerts": alerts,
@@ -175,98 +190,137 @@ def patient_view(store: Store, patient_id: str, *, today: Date | None = None) ->
     return jsonable
 
 
-def _lab_series(labs: list[LabResult], person: Any, knowledge: Any) -> dict[str, list[Any]]:
-    """Every result per analyte, oldest first, flagged against the range in force then."""
-    from ectocalc.labs.results import report_labs
-
-    series: dict[str, list[Any]] = defaultdict(list)
-    for lab in labs:
-        assert lab.date is not None  # the record dates every result
-        report = report_labs(Case(patient=person(lab.date), labs=[lab]), knowledge=knowledge)[0]
-        series[lab.analyte].append({
-            # 4 significant digits: a result given in SI (1.55 mmol/L) reads 4.8 mg/dL, not
-            # 4.8004 (conversion factors carry no more precision than the assay).
-            "date": lab.date, "value": float(f"{lab.canonical_value:.4g}"),
-            "unit": lab.canonical_unit,
-            "comparator": lab.comparator, "flag": report.flag,
-            "reference_range": report.reference_range,
-            "reference_source": report.reference_source,
-        })
-    return dict(series)
-
-
-def _derived_series(labs: list[LabResult], person: Any,
-                    knowledge: Any) -> dict[str, list[Any]]:
-    """Derived values per date from that date's results (same methods as the assessment)."""
-    from ectocalc.labs.catalogue import flag_value
-    from ectocalc.labs.derive import derive
+def _lab_series(history: PatientHistory, today: Date,
+                knowledge: Knowledge) -> dict[str, list[Any]]:
+    """Every result per analyte, oldest first, and the derived series, each judged by the core
+    on the case as known on its date (the patient's age and sex then: the interval in force)."""
+    from ectocalc.assess import lab_status
+    from ectocalc.labs.derive import corrected_calcium_flag
     from ectocalc.labs.results import report_labs
 
     by_day: dict[Date, list[LabResult]] = defaultdict(list)
-    for lab in labs:
-        assert lab.date is not None
-        by_day[lab.date].append(lab)
-    calcium = knowledge.analytes.analytes["calcium"]
+    for lab in history.labs:
+        assert lab.date is not None  # the record dates every result
+        if lab.date <= today:
+            by_day[lab.date].append(lab)
     series: dict[str, list[Any]] = defaultdict(list)
+    derived_series: dict[str, list[Any]] = defaultdict(list)
+    recognised = _Recognised(history, knowledge)
     for day in sorted(by_day):
-        case = Case(date=day, patient=person(day), labs=by_day[day])
+        case = history.case_on(day)
+        for lab in by_day[day]:  # each result, also several of one analyte on one day
+            report = report_labs(case.model_copy(update={"labs": [lab]}),
+                                 knowledge=knowledge)[0]
+            series[lab.analyte].append({
+                "date": day, "value": lab.canonical_value, "unit": lab.canonical_unit,
+                "comparator": lab.comparator, "flag": report.flag,
+                "reference_range": report.reference_range,
+                "reference_source": report.reference_source,
+            })
         try:
-            derived = derive(case, knowledge=knowledge,
-                             labs=report_labs(case, knowledge=knowledge))
+            status = lab_status(case, knowledge=knowledge, mentions=recognised(case, day))
         except InputError:  # e.g. creatinine without age or sex: no eGFR that day
             continue
-        for name, (attribute, unit) in DERIVED.items():
+        measured = {lab.analyte for lab in by_day[day]}
+        derived = status.derived
+        by_analyte = {report.analyte: report for report in status.labs}
+        for name, (attribute, unit, inputs) in DERIVED.items():
             value = getattr(derived, attribute)
-            if value is None:
+            if value is None or not measured & inputs:
                 continue
-            value = reported(f"derived.{attribute}", value)  # the series as reported
             point: dict[str, Any] = {"date": day, "value": value, "unit": unit}
             if name == "egfr":
                 point["equation"] = derived.egfr_equation
             if name == "corrected_calcium":
-                reference = calcium.reference_for(case.patient.sex)
-                point["flag"] = flag_value(value, reference, calcium.critical)
-                point["reference_range"] = reference
-            series[name].append(point)
-    return dict(series)
+                point["flag"] = corrected_calcium_flag(value, by_analyte["calcium"],
+                                                       knowledge.analytes)
+                point["reference_range"] = by_analyte["calcium"].reference_range
+            derived_series[name].append(point)
+    return {**series, **derived_series}
+
+
+class _Recognised:
+    """The concepts of the case as known on each date, recognised once per distinct input:
+    :func:`~ectocalc.reasoning.concepts.recognise` reads the history (which only grows with the
+    date), the sex, and the age only against the concepts' ``age_at_least`` guards."""
+
+    def __init__(self, history: PatientHistory, knowledge: Knowledge) -> None:
+        from ectocalc.reasoning.concepts import recognise
+
+        self._recognise = recognise
+        self._history = history
+        self._knowledge = knowledge
+        self._ages = sorted({c.patient.age_at_least for c in knowledge.lexicon.concepts
+                             if c.patient is not None and c.patient.age_at_least is not None})
+        self._seen: dict[tuple[Any, ...], list[Mention]] = {}
+
+    def __call__(self, case: Case, day: Date) -> list[Mention]:
+        history = self._history
+        known = tuple(sum(1 for when, _ in items if when <= day) for items in (
+            history.conditions, history.medications, history.genetics, history.findings))
+        age = case.patient.age_years
+        key = (known, case.patient.sex,
+               None if age is None else tuple(age >= limit for limit in self._ages))
+        if key not in self._seen:
+            self._seen[key] = self._recognise(case, knowledge=self._knowledge)
+        return self._seen[key]
+
+
+def _cac_series(history: PatientHistory, today: Date,
+                knowledge: Knowledge) -> list[dict[str, Any]]:
+    """Coronary calcium over time: each stored CT's Agatston total, and each coronary Agatston
+    a radiology report gave in a case's findings (dated when its file was recorded; a finding
+    restated unchanged in a later file is not a new measurement)."""
+    from ectocalc.scales import reported_coronary_agatston
+
+    points = [point for point in history.scan_acquisitions if point["date"] <= today]
+    seen: set[str] = set()
+    by_day: dict[Date, list[Finding]] = defaultdict(list)
+    for day, finding in history.findings:
+        text = finding.model_dump_json()
+        if day <= today and finding.agatston is not None and text not in seen:
+            seen.add(text)
+            by_day[day].append(finding)
+    for day, findings in by_day.items():
+        score = reported_coronary_agatston(findings, knowledge=knowledge)
+        if score is not None:
+            points.append({"date": day, "value": score, "origin": "reported"})
+    return sorted(points, key=lambda point: point["date"])
 
 
 def _record_alerts(trends: dict[str, Any], progression: dict[str, Any] | None,
-                   due: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Alerts that only the record can raise: persistence, rapid decline, progression, overdue."""
-    alerts = []
-    for name, trend in trends.items():
-        if trend.get("persistent_high"):
-            alerts.append({"id": f"persistent_high_{name}", "severity": "warning",
-                           "message": f"{name}: the last results are all above the range",
-                           "source": trend["persistent_high_source"]})
+                   due: list[dict[str, Any]], knowledge: Knowledge) -> list[dict[str, Any]]:
+    """Alerts that only the record can raise (``alerts.yaml: record``): persistence, rapid
+    eGFR decline, CAC progression, overdue monitoring."""
+    def alert(alert_id: RecordAlertId, suffix: str = "", **values: Any) -> dict[str, Any]:
+        entry = knowledge.alerts.record_alert(alert_id)
+        return {"id": alert_id + suffix, "severity": entry.severity,
+                "message": entry.message.format(**values),
+                "source": "; ".join(knowledge.cite(source)
+                                    for source in [entry.source, *entry.named_by])}
+
+    alerts = [alert("persistent_high", f"_{name}", analyte=name)
+              for name, trend in trends.items() if trend.get("persistent_high")]
     egfr = trends.get("egfr")
     if egfr and egfr.get("rapid_decline"):
-        alerts.append({"id": "egfr_rapid_decline", "severity": "warning",
-                       "message": f"eGFR falls {-egfr['slope_per_year']:g} mL/min/1.73 m² per "
-                                  "year (rapid decline)", "source": egfr["source"]})
-    if progression and (progression["hokanson"] or progression["raggi"]
-                        or progression["incident"]):
-        methods = [name for name in ("hokanson", "raggi", "incident") if progression[name]]
-        alerts.append({"id": "cac_progression", "severity": "warning",
-                       "message": "calcium score progressed between the last two scans ("
-                                  + ", ".join(methods) + ")",
-                       "source": "; ".join([progression["hokanson_source"],
-                                            progression["raggi_source"]])})
+        alerts.append(alert("egfr_rapid_decline", slope_per_year=format(
+            -reported("record.trends.egfr.slope_per_year", egfr["slope_per_year"]), "g")))
+    methods = [name for name in ("hokanson", "raggi", "incident")
+               if progression and progression[name]]
+    if methods:
+        alerts.append(alert("cac_progression", methods=", ".join(methods)))
     overdue = [item["test"] for item in due if item["overdue"]]
     if overdue:
-        alerts.append({"id": "monitoring_overdue", "severity": "info",
-                       "message": "monitoring overdue: " + ", ".join(overdue),
-                       "source": due[0]["source"]})
+        alerts.append(alert("monitoring_overdue", tests=", ".join(overdue)))
     return alerts
 
 
-def list_patients(store: Store, *, details: bool = False,
-                  today: Date | None = None) -> list[dict[str, Any]]:
+def list_patients(store: Store, *, details: bool = False, today: Date | None = None,
+                  knowledge: Knowledge | None = None) -> list[dict[str, Any]]:
     """The patients in the record, by id: sex, number of results, last result date.
 
     With ``details``, also each patient's alert ids and overdue tests (computed as
-    :func:`patient_view` does; slower).
+    :func:`patient_view` does, with ``knowledge``; slower).
     """
     with store.session() as session:
         counts = dict(session.execute(select(LabRow.patient_id, func.count()).group_by(
@@ -283,7 +337,7 @@ def list_patients(store: Store, *, details: bool = False,
             "scans": scans.get(patient.id, 0),
             "last_result": last[patient.id].date() if patient.id in last else None}
         if details:
-            view = patient_view(store, patient.key, today=today)
+            view = patient_view(store, patient.key, today=today, knowledge=knowledge)
             row["alerts"] = [{"id": a["id"], "severity": a["severity"]} for a in view["alerts"]]
             row["overdue"] = [m["test"] for m in view["monitoring_due"] if m["overdue"]]
         rows.append(row)

@@ -6,6 +6,20 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # the models load when something is rendered (``ectocalc --help`` is quick)
     from ectocalc.model.assessment import Assessment
+    from ectocalc.render._scales import scale_rows
+    from ectocalc.render._words import add_filters, citations, label, words
+
+_LAZY = {"add_filters": "_words", "citations": "_words", "label": "_words", "words": "_words",
+         "scale_rows": "_scales"}
+"""Exports loaded on first use (they load the knowledge base and the scales)."""
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'ectocalc.render' has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"ectocalc.render.{_LAZY[name]}"), name)
 
 Format = Literal["json", "text", "html"]
 Audience = Literal["clinician", "patient"]
@@ -41,4 +55,5 @@ def render(assessment: Assessment, *, format: Format, audience: Audience = "clin
     return clinician_text(assessment, color=color, width=width)
 
 
-__all__ = ["Audience", "Format", "render"]
+__all__ = ["Audience", "Format", "add_filters", "citations", "label", "render", "scale_rows",
+           "words"]

@@ -8,6 +8,7 @@ from jinja2 import Environment, PackageLoader, Template, select_autoescape
 
 from ectocalc.model.assessment import Assessment
 from ectocalc.render._scales import scale_rows
+from ectocalc.render._words import add_filters
 
 
 @cache
@@ -16,6 +17,7 @@ def template(name: str) -> Template:
     env = Environment(loader=PackageLoader("ectocalc.render", "templates"),
                       autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
+    add_filters(env)
     return env.get_template(name)
 
 

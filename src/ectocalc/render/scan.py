@@ -68,8 +68,8 @@ def render_scan(result: ScanResult, *, color: bool = False, width: int = 140) ->
                          else "right")
     pixel_area = result.pixel_spacing_mm[0] * result.pixel_spacing_mm[1]
     for lesion in result.lesions:
-        where = lesion.type + (f" / {lesion.region}" if lesion.region else "") + \
-            (f" ({lesion.subtype})" if lesion.subtype else "")
+        where = " / ".join(x for x in (lesion.region, lesion.artery, lesion.structure)
+                           if x) or lesion.type
         slices = (f"{lesion.slices[0] + 1}" if len(lesion.slices) == 1
                   else f"{lesion.slices[0] + 1}-{lesion.slices[-1] + 1}")
         area = lesion.volume_mm3 / result.slice_increment_mm
@@ -80,6 +80,29 @@ def render_scan(result: ScanResult, *, color: bool = False, width: int = 140) ->
     table.add_row("", "[bold]total[/bold]", "", "", "", "", f"[bold]{result.agatston:.1f}",
                   f"[bold]{result.volume_mm3:.1f}", f"[bold]{result.mass_mg:.2f}")
     console.print(table)
+    if result.anatomy is not None:
+        anatomy = result.anatomy
+        console.print(f"Anatomy: {anatomy.source}; body regions "
+                      f"{', '.join(anatomy.body_regions) or 'not recognised'}; heart "
+                      f"{'in' if anatomy.heart_in_field else 'not in'} the field"
+                      + (f" ({anatomy.note})" if anatomy.note else ""))
+    if result.by_region:
+        regions = Table(title="By region (as reported)")
+        for column in ("region", "Agatston", "volume mm3", "mass mg", "by artery"):
+            regions.add_column(column, justify="left" if column in ("region", "by artery")
+                               else "right")
+        for name, totals in result.by_region.items():
+            if totals is None:
+                regions.add_row(name.replace("_", " "), "not scored", "", "", "")
+                continue
+            arteries = ", ".join(f"{a.upper()} {v:.1f}" for a, v in
+                                 (totals.by_artery or {}).items())
+            regions.add_row(name.replace("_", " "), f"{totals.agatston:.1f}",
+                            f"{totals.volume_mm3:.1f}", f"{totals.mass_mg:.2f}", arteries)
+        console.print(regions)
+    if result.excluded:
+        console.print("Not scored: " + ", ".join(f"{count} {reason}" for reason, count in
+                                                 result.excluded.items()))
     by_type = Table(title="By type")
     for column in ("type", "Agatston", "volume mm3", "mass mg"):
         by_type.add_column(column, justify="left" if column == "type" else "right")
@@ -87,7 +110,8 @@ def render_scan(result: ScanResult, *, color: bool = False, width: int = 140) ->
         by_type.add_row(name, f"{totals.agatston:.1f}", f"{totals.volume_mm3:.1f}",
                         f"{totals.mass_mg:.2f}")
     console.print(by_type)
-    cardiac = [lesion.agatston for lesion in result.lesions if lesion.subtype == "cardiac"]
+    cardiac = [lesion.agatston for lesion in result.lesions
+               if lesion.subtype == "cardiac" or lesion.region == "coronary"]
     if cardiac:
         console.print(f"Classic coronary Agatston band of the cardiac lesions (orientation only, "
                       f"not CAC-DRS): {agatston_band(sum(cardiac))}")

@@ -16,7 +16,12 @@ Examples
 'CAC-DRS A2/N3'
 """
 
-from ectocalc.scales._case import compute_scales, scan_scales
+from ectocalc.scales._case import (
+    compute_scales,
+    is_coronary,
+    reported_coronary_agatston,
+    scan_scales,
+)
 from ectocalc.scales._equations import (
     adragao_score,
     aortic_valve_severity,
@@ -28,5 +33,5 @@ from ectocalc.scales._equations import (
 from ectocalc.scales._schema import ScalesFile, load_scales
 
 __all__ = ["ScalesFile", "adragao_score", "aortic_valve_severity", "cac_drs_category",
-           "cac_drs_label", "compute_scales", "kauppila_score", "load_scales", "mesa_chd_risk",
-           "scan_scales"]
+           "cac_drs_label", "compute_scales", "is_coronary", "kauppila_score", "load_scales",
+           "mesa_chd_risk", "reported_coronary_agatston", "scan_scales"]

@@ -153,7 +153,14 @@ def _territories(text: str, spec: CacDrsSpec) -> set[str]:
 
 
 def _is_coronary(lesion: Lesion, spec: CacDrsSpec) -> bool:
-    return any(_matches(spec.coronary_pattern, t) for t in (lesion.region, lesion.subtype))
+    return any(_matches(spec.coronary_pattern, t)
+               for t in (lesion.region, lesion.structure, lesion.subtype))
+
+
+def is_coronary(lesion: Lesion, scales: ScalesFile) -> bool:
+    """Whether a CT lesion's region or subtype names a coronary artery (the CAC-DRS
+    ``coronary_pattern`` of ``scales.yaml``), as the coronary score counts it."""
+    return _is_coronary(lesion, scales.cac_drs)
 
 
 def _scan_label(result: ScanResult) -> str:
@@ -176,7 +183,8 @@ def _scan_coronary(scans: Sequence[ScanResult], spec: CacDrsSpec) -> _Score | No
     if latest is None:
         return None
     scan, lesions = latest
-    per_lesion = [_territories(f"{x.region or ''} {x.subtype or ''}", spec) for x in lesions]
+    per_lesion = [_territories(f"{x.region or ''} {x.artery or ''} {x.structure or ''} "
+                               f"{x.subtype or ''}", spec) for x in lesions]
     vessels = (len(set().union(*per_lesion)) if all(len(t) == 1 for t in per_lesion) else None)
     total = sum(x.agatston for x in lesions)
     return _Score(agatston=as_reported("scales.cac_drs.agatston", total),
@@ -208,6 +216,28 @@ def _coronary_score(reported: list[tuple[int, Finding]], scans: Sequence[ScanRes
         return _Score(total, origin, len(territories), "arteries named in the findings' sites",
                       notes)
     return from_scan
+
+
+def reported_coronary_agatston(findings: Sequence[Finding], *,
+                               knowledge: Knowledge) -> float | None:
+    """The coronary Agatston score a radiology report gives in ``findings``, read as CAC-DRS
+    reads it: a total at a coronary site, else the sum of per-artery scores; None without one.
+
+    Findings found on a CT by ectocalc (``origin="ct"``) are not a report and are ignored.
+
+    Examples
+    --------
+    >>> from ectocalc.knowledge import load_knowledge
+    >>> kb = load_knowledge()
+    >>> reported_coronary_agatston([Finding(site="LAD", agatston=80),
+    ...                             Finding(site="RCA", agatston=40)], knowledge=kb)
+    120.0
+    >>> reported_coronary_agatston([Finding(site="left knee")], knowledge=kb) is None
+    True
+    """
+    reported = [(i, f) for i, f in enumerate(findings) if f.origin == "reported"]
+    score = _coronary_score(reported, [], load_scales(knowledge).cac_drs)
+    return None if score is None else score.agatston
 
 
 def _scan_valve(scans: Sequence[ScanResult], spec: ScalesFile) -> _Score | None:

@@ -34,17 +34,7 @@ def api_patients(request: Request,
     return list_patients(state(request).store)
 
 
-@router.get("/patients/{patient_id}", tags=["patients"],
-            responses={404: {"description": "no such patient"}})
-def api_patient(request: Request, patient_id: str, session: SignedIn) -> Response:
-    """One patient over time: the ``record show`` JSON (contract §5)."""
-    data = state(request).patients.get(patient_id)
-    _audit(request, session, "api_view_patient", patient_id)
-    return Response(data.memo("view.json", lambda: json.dumps(data.view)),
-                    media_type="application/json")
-
-
-@router.get("/patients/{patient_id}/assessment", tags=["patients"],
+@router.get("/patients/{patient_id:path}/assessment", tags=["patients"],
             responses={404: {"description": "no such patient"}})
 def api_assessment(request: Request, patient_id: str, session: SignedIn) -> Response:
     """The assessment from everything recorded up to today (contract §3)."""
@@ -55,19 +45,34 @@ def api_assessment(request: Request, patient_id: str, session: SignedIn) -> Resp
     return Response(body, media_type="application/json")
 
 
+@router.get("/patients/{patient_id:path}", tags=["patients"],
+            responses={404: {"description": "no such patient"}})
+def api_patient(request: Request, patient_id: str, session: SignedIn) -> Response:
+    """One patient over time: the ``record show`` JSON (contract §5)."""
+    data = state(request).patients.get(patient_id)
+    _audit(request, session, "api_view_patient", patient_id)
+    return Response(data.memo("view.json", lambda: json.dumps(data.view)),
+                    media_type="application/json")
+
+
 _IMPORT_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"], "properties": {
         "file": {"type": "string", "format": "binary",
                  "description": "case file (JSON/YAML), FHIR R4 Bundle, or CT .zip"},
         "patient_id": {"type": "string", "description": "CT only: default DICOM PatientID"},
         "study_date": {"type": "string", "format": "date",
-                       "description": "CT only: used when the CT has no StudyDate"}}}}}}}
+                       "description": "CT only: used when the CT has no StudyDate"},
+        "merge": {"type": "boolean", "description": "case only: file the patient under the "
+                  "recorded patient with the same identifier even if sex or birth date "
+                  "differ (else 409)"}}}}}}}
 
 
 @router.post("/patients/import", tags=["patients"], status_code=201, openapi_extra=_IMPORT_BODY,
              responses={
     202: {"description": "CT queued for quantification (poll the job)"},
     403: {"description": "viewer, or missing X-CSRF-Token"},
+    409: {"description": "the identifier is a recorded patient's with another sex or birth "
+                         "date (send merge=true if they are one person)"},
     413: {"description": "upload too large"}, 415: {"description": "unknown file kind"},
     422: {"description": "invalid case or unsafe zip"}})
 async def api_import(request: Request,
@@ -75,8 +80,10 @@ async def api_import(request: Request,
     """Import a case file or FHIR Bundle (201), or a CT ``.zip`` of one series (202).
 
     Multipart form: ``file``; for a CT optionally ``patient_id`` (default: DICOM PatientID)
-    and ``study_date`` (used when the CT has none). Needs the ``X-CSRF-Token`` header. The
-    session and role are checked before the body is read.
+    and ``study_date`` (used when the CT has none); for a case ``merge=true`` files it under
+    the recorded patient with the same identifier even if sex or birth date differ (else 409).
+    Needs the ``X-CSRF-Token`` header. The session and role are checked before the body is
+    read.
     """
     upload, fields = await read_form(request)
     try:

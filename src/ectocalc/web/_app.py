@@ -150,7 +150,8 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
     store = open_store(config.db_url)
     web = WebState(config=config, store=store,
                    data_dir=(config.data_dir or default_data_dir()).resolve(),
-                   jobs=JobRunner(_record_scan(store)), patients=PatientCache(store),
+                   jobs=JobRunner(_record_scan(store)),
+                   patients=PatientCache(store, knowledge=config.knowledge),
                    checks=PasswordChecks(workers=config.password_workers))
 
     @asynccontextmanager

@@ -186,7 +186,7 @@ def _answer(request: Request, service_id: str, body: HookRequest, client: str) -
     today = now.date()
     web = state(request)
     key = case.patient.id or patient
-    assessment = service.assess_case(case, as_of=today,
+    assessment = service.assess_case(case, knowledge=knowledge, as_of=today,
                                      scans=record.scans_for(web.store, key, today))
     context = cds.CardContext(base_url=_base_url(request), patient_id=key,
                               not_used=assessment.skipped_inputs)
@@ -195,7 +195,8 @@ def _answer(request: Request, service_id: str, body: HookRequest, client: str) -
         for lab in case.labs:
             if lab.date is not None and lab.date <= today:
                 last[lab.analyte] = max(lab.date, last.get(lab.analyte, lab.date))
-        due = record.monitoring_due(assessment.monitoring, last, today, record.record_rules())
+        due = record.monitoring_due(assessment.monitoring, last, today,
+                                    record.record_rules(knowledge))
         cards = cds.patient_view_cards(assessment, context, knowledge=knowledge,
                                        monitoring_due=due)
     else:

@@ -4,7 +4,8 @@ Shared by the import page and ``POST /api/patients/import``. The upload is copie
 temporary folder (size-limited), its kind is decided from its bytes, and:
 
 * a case file or FHIR Bundle goes into the record with :func:`ectocalc.record.add_files`
-  (a file that fails validation adds nothing);
+  (a file that fails validation adds nothing; a patient whose identifier is recorded with
+  another sex or birth date is refused with 409 unless the form's ``merge`` is true);
 * a CT ``.zip`` is checked and unpacked into a new scan folder and queued for quantification
   (:class:`~ectocalc.web._jobs.JobRunner`); the patient is the form's ``patient_id``, else the
   DICOM PatientID.
@@ -141,6 +142,13 @@ def _patient_field(fields: dict[str, str]) -> str | None:
     return value or None
 
 
+def _merge_field(fields: dict[str, str]) -> bool:
+    value = fields.get("merge", "").strip().lower()
+    if value not in {"", "true", "false", "on", "1", "0"}:
+        raise UploadRefused("merge: expected true or false")
+    return value in {"true", "on", "1"}
+
+
 def _date_field(fields: dict[str, str]) -> Date | None:
     value = fields.get("study_date", "").strip()
     try:
@@ -162,6 +170,7 @@ async def import_upload(web: WebState, session: Session, upload: UploadFile,
 
     patient_id = _patient_field(fields)
     study_date = _date_field(fields)
+    merge = _merge_field(fields)
     web.data_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=web.data_dir, prefix=".upload-") as tmp:
         name = safe_filename(upload.filename)
@@ -169,12 +178,13 @@ async def import_upload(web: WebState, session: Session, upload: UploadFile,
         head = await _save(upload, raw, web.config.max_upload_bytes)
         kind = upload_kind(head, name)
         if kind == "case":
-            return await run_in_threadpool(_import_case, web, session, raw, head, patient_id)
+            return await run_in_threadpool(_import_case, web, session, raw, head, patient_id,
+                                           merge)
         return await run_in_threadpool(_import_ct, web, session, raw, patient_id, study_date)
 
 
 def _import_case(web: WebState, session: Session, raw: Path, head: bytes,
-                 patient_id: str | None) -> Imported:
+                 patient_id: str | None, merge: bool) -> Imported:
     from ectocalc.record import add_files, audit
 
     if raw.stat().st_size > web.config.max_case_bytes:
@@ -190,11 +200,13 @@ def _import_case(web: WebState, session: Session, raw: Path, head: bytes,
     if not web.case_import_slot.acquire(timeout=CASE_IMPORT_WAIT_S):
         raise UploadRefused("another import is running; try again shortly", status=503)
     try:
-        (result,) = add_files(web.store, [raw], patient_id=patient_id, read_scan_paths=False)
+        (result,) = add_files(web.store, [raw], patient_id=patient_id, read_scan_paths=False,
+                              merge=merge)
     finally:
         web.case_import_slot.release()
     if result.status == "failed":
-        raise UploadRefused(str(result.error).replace(str(raw.parent) + "/", ""))
+        raise UploadRefused(str(result.error).replace(str(raw.parent) + "/", ""),
+                            status=409 if result.conflict else 422)
     for pid in result.patients:
         audit(web.store, session.username, "import", patient_id=pid,
               detail=f"{raw.name}: {result.status}")

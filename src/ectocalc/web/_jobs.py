@@ -117,8 +117,9 @@ class JobRunner:
                                   convention="all", progress=progress)
             job = self._update(job_id, stage="saving to the record", done=0, total=0)
             self._finish(job, scan_dir)
-        except InputError as error:
-            self._fail(job_id, scan_dir, str(error))
+        except InputError as error:  # named inside the scan folder, never the server's path
+            self._fail(job_id, scan_dir, str(error).replace(f"{scan_dir}/", "")
+                       .replace(str(scan_dir), "scan"))
         except Exception as error:  # a bug: the job fails visibly; the server keeps running
             # where it failed, not the message (which may quote patient data)
             log.error("CT job failed: %s\n%s", type(error).__name__,

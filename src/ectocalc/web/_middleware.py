@@ -213,6 +213,6 @@ class AccessLog(_HttpMiddleware):
             await self.app(scope, receive, recording_send)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "(unmatched)"
+            template = getattr(route, "path_format", None) or "(unmatched)"
             access_log.info("%s %s %s %.0fms", scope["method"], template, status["code"],
                             1000 * (time.perf_counter() - start))

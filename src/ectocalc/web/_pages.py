@@ -13,7 +13,9 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from markupsafe import Markup
 
 from ectocalc import service
+from ectocalc.model.display import for_display
 from ectocalc.model.scan import ScanResult
+from ectocalc.render import label, scale_rows
 from ectocalc.web._app import page, safe_next, signin_page
 from ectocalc.web._auth import (
     CSRF_FIELD,
@@ -34,7 +36,7 @@ from ectocalc.web._patients import (
     scan_patient,
 )
 from ectocalc.web._security import Session
-from ectocalc.web._templates import render_page
+from ectocalc.web._templates import patient_path, render_page
 from ectocalc.web._viewer import TYPE_COLOURS, WINDOWS, render_slice
 
 router = APIRouter(include_in_schema=False)
@@ -120,7 +122,7 @@ def _trend_series(view: dict[str, Any]) -> list[dict[str, Any]]:
         x = [datetime.combine(Date.fromisoformat(str(p["date"])[:10]), datetime.min.time(),
                               tzinfo=UTC).timestamp() for p in dated]
         unit = next((p["unit"] for p in dated if p.get("unit")), "")
-        charts.append({"name": name, "label": name.replace("_", " "),
+        charts.append({"name": name, "label": label(name),
                        "unit": unit or ("Agatston" if name == "cac_agatston" else ""),
                        "x": x, "y": [p["value"] for p in dated],
                        "flags": [p.get("flag") or "" for p in dated]})
@@ -137,32 +139,72 @@ def _trend_notes(view: dict[str, Any]) -> list[str]:
     return list(notes)
 
 
+KEY_SERIES = ("calcium", "phosphate", "pth", "egfr")
+"""The header strip's latest values (record series names), in reading order."""
+_FLAG_MARK = {"low": "L", "high": "H", "critical_low": "LL", "critical_high": "HH"}
+
+
+def key_values(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """The latest calcium, phosphate, PTH and eGFR of a ``record show`` view, as reported
+    (the record rounds its series), each with its date, H/L flag mark and reference range.
+
+    Examples
+    --------
+    >>> view = {"series": {"pth": [{"date": "2026-04-01", "value": 400, "unit": "pg/mL"},
+    ...     {"date": "2026-10-01", "value": 610, "unit": "pg/mL", "flag": "high"}]}}
+    >>> [(k["name"], k["value"], k["mark"], k["date"]) for k in key_values(view)]
+    [('pth', 610, 'H', '2026-10-01')]
+    """
+    found = []
+    for name in KEY_SERIES:
+        dated = [p for p in view.get("series", {}).get(name, [])
+                 if p.get("date") and isinstance(p.get("value"), int | float)]
+        if not dated:
+            continue
+        last = max(dated, key=lambda p: str(p["date"]))
+        flag = last.get("flag") or ""
+        found.append({"name": name, "value": last["value"], "unit": last.get("unit") or "",
+                      "comparator": last.get("comparator") or "",
+                      "date": str(last["date"])[:10], "flag": flag,
+                      "mark": _FLAG_MARK.get(flag, ""),
+                      "reference_range": last.get("reference_range")})
+    return found
+
+
+def merged_alerts(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """The record's and the assessment's alerts (``record show`` holds both), worst first."""
+    rank = {"critical": 0, "warning": 1, "info": 2}
+    return sorted(view.get("alerts", []), key=lambda a: rank.get(str(a.get("severity")), 3))
+
+
+def _summary_context(view: dict[str, Any]) -> dict[str, Any]:
+    """What the header strip and the PDF's summary page show."""
+    from ectocalc.model.display import age_words
+
+    age = view.get("patient", {}).get("age_years")
+    alerts = merged_alerts(view)
+    return {"age": None if age is None else age_words(age), "key_values": key_values(view),
+            "alerts": alerts, "critical": [a for a in alerts if a.get("severity") == "critical"]}
+
+
 def _patient_body(request: Request, patient_id: str, data: PatientData) -> Markup:
     """The patient page's main content, rendered once per record revision."""
 
     def render() -> str:
         web = state(request)
-        own = {a.id for a in data.assessment.alerts}
         scans = [ScanLink(result=r, scan_id=scan_id_of(r, web.scans_dir))
                  for r in data.assessment.imaging]
         return render_page(
-            "_patient_body.html.j2", pid=patient_id, view=data.view, a=data.assessment,
+            # The report section shows the assessment as the HTML report does: rounded.
+            "_patient_body.html.j2", pid=patient_id, view=data.view,
+            a=for_display(data.assessment),
             trends=_trend_series(data.view), trend_notes=_trend_notes(data.view), scans=scans,
-            record_alerts=[x for x in data.view.get("alerts", []) if x["id"] not in own])
+            alerts_shown=True, **_summary_context(data.view))
 
     return Markup(data.memo("body", render))
 
 
-@router.get("/patients/{patient_id}")
-def patient_page(request: Request, patient_id: str, session: SignedIn) -> HTMLResponse:
-    """One patient: assessment, monitoring, trends and scans."""
-    data = _patient(request, session, patient_id, "view_patient")
-    return page(request, "patient.html.j2", pid=patient_id,
-                body=_patient_body(request, patient_id, data),
-                jobs=state(request).jobs.for_patient(patient_id), active="patients")
-
-
-@router.get("/patients/{patient_id}/report.html")
+@router.get("/patients/{patient_id:path}/report.html")
 def report_html(request: Request, patient_id: str,
                 session: SignedIn) -> Response:
     """The clinician HTML report (self-contained)."""
@@ -173,20 +215,31 @@ def report_html(request: Request, patient_id: str,
                              **_attachment(_download_name(patient_id, ".html"))})
 
 
-@router.get("/patients/{patient_id}/report.pdf")
+@router.get("/patients/{patient_id:path}/report.pdf")
 def report_pdf(request: Request, patient_id: str,
                session: SignedIn) -> Response:
-    """The clinician report as PDF (WeasyPrint renders the HTML report)."""
+    """The clinician report as PDF (WeasyPrint): a one-page summary (key values, alerts, plan,
+    monitoring due), trends as images, progression and monitoring, then the evidence (the
+    clinician report's sections); report date, patient and page numbers on every page."""
     from weasyprint import HTML  # type: ignore[import-untyped]
 
+    from ectocalc.model.display import for_display
+    from ectocalc.record._render import trend_figures
     data = _patient(request, session, patient_id, "download_report_pdf")
-    html = service.render_assessment(data.assessment, format="html")
+    # a trend needs two results: one value is in the summary and the evidence already
+    drawn = {**data.view, "series": {name: points for name, points in data.view["series"].items()
+                                     if len(points) >= 2}}
+    html = render_page(
+        "report_pdf.html.j2", pid=patient_id, view=data.view,
+        a=for_display(data.assessment), scales=scale_rows(data.assessment.scales),
+        figures=trend_figures(drawn, labels={n: label(n) for n in drawn["series"]}),
+        alerts_shown=True, **_summary_context(data.view))
     pdf = HTML(string=html, base_url=None).write_pdf()
     return Response(pdf, media_type="application/pdf",
                     headers=_attachment(_download_name(patient_id, ".pdf")))
 
 
-@router.get("/patients/{patient_id}/assessment.json")
+@router.get("/patients/{patient_id:path}/assessment.json")
 def assessment_json(request: Request, patient_id: str,
                     session: SignedIn) -> Response:
     """The assessment JSON (contract §3)."""
@@ -196,7 +249,7 @@ def assessment_json(request: Request, patient_id: str,
                     headers=_attachment(_download_name(patient_id, "-assessment.json")))
 
 
-@router.get("/patients/{patient_id}/record.json")
+@router.get("/patients/{patient_id:path}/record.json")
 def record_json(request: Request, patient_id: str,
                 session: SignedIn) -> Response:
     """The ``record show`` JSON (contract §5)."""
@@ -207,7 +260,7 @@ def record_json(request: Request, patient_id: str,
                     headers=_attachment(_download_name(patient_id, "-record.json")))
 
 
-@router.get("/patients/{patient_id}/fhir.json")
+@router.get("/patients/{patient_id:path}/fhir.json")
 def fhir_json(request: Request, patient_id: str,
               session: SignedIn) -> Response:
     """The assessment as a FHIR R4 Bundle."""
@@ -234,7 +287,7 @@ _SCAN_FILES = {"seg.dcm": "application/dicom", "sr.dcm": "application/dicom",
                "lesions.csv": "text/csv"}
 
 
-@router.get("/patients/{patient_id}/scans/{scan_id}/{name}")
+@router.get("/patients/{patient_id:path}/scans/{scan_id}/{name}")
 def scan_file(request: Request, patient_id: str, scan_id: str, name: str,
               session: SignedIn) -> Response:
     """DICOM SEG, DICOM SR or the lesion CSV of an imported CT."""
@@ -248,7 +301,7 @@ def scan_file(request: Request, patient_id: str, scan_id: str, name: str,
                         filename=_download_name(patient_id, f"-{scan_id[:8]}-{name}"))
 
 
-@router.get("/patients/{patient_id}/scans/{scan_id}")
+@router.get("/patients/{patient_id:path}/scans/{scan_id}")
 def viewer_page(request: Request, patient_id: str, scan_id: str,
                 session: SignedIn) -> HTMLResponse:
     """The axial slice viewer with the calcification overlay, lesions and scores."""
@@ -268,7 +321,7 @@ def viewer_page(request: Request, patient_id: str, scan_id: str,
                 conventions=conventions, active="patients")
 
 
-@router.get("/patients/{patient_id}/scans/{scan_id}/slices/{index}.png")
+@router.get("/patients/{patient_id:path}/scans/{scan_id}/slices/{index}.png")
 def slice_png(request: Request, patient_id: str, scan_id: str, index: int, session: SignedIn,
               window: str = "soft_tissue", overlay: bool = True) -> Response:
     """One axial slice, windowed, with the calcification overlay coloured by type (each
@@ -281,6 +334,17 @@ def slice_png(request: Request, patient_id: str, scan_id: str, index: int, sessi
     png = render_slice(stack, index, window=window, overlay=overlay)
     return Response(png, media_type="image/png",
                     headers={"Cache-Control": "private, max-age=600"})
+
+
+# after the patient's sub-pages: an id may hold "/" (its links encode it as %2F, which the
+# server decodes), so the page of the id "a/b" is /patients/a%2Fb
+@router.get("/patients/{patient_id:path}")
+def patient_page(request: Request, patient_id: str, session: SignedIn) -> HTMLResponse:
+    """One patient: assessment, monitoring, trends and scans."""
+    data = _patient(request, session, patient_id, "view_patient")
+    return page(request, "patient.html.j2", pid=patient_id,
+                body=_patient_body(request, patient_id, data),
+                jobs=state(request).jobs.for_patient(patient_id), active="patients")
 
 
 @router.get("/import")
@@ -296,8 +360,6 @@ def import_page(request: Request, session: SignedIn) -> HTMLResponse:
 async def import_submit(request: Request,
                         session: SignedIn) -> Response:
     """Import a case file, FHIR Bundle or CT zip from the form."""
-    from urllib.parse import quote
-
     from fastapi.responses import RedirectResponse
 
     if not session.can_write:
@@ -309,7 +371,7 @@ async def import_submit(request: Request,
     finally:
         await upload.close()
     if imported.job is None and len(imported.patients) == 1:
-        return RedirectResponse(f"/patients/{quote(imported.patients[0], safe='')}",
+        return RedirectResponse(f"/patients/{patient_path(imported.patients[0])}",
                                 status_code=303)
     return page(request, "import.html.j2", imported=imported, active="import",
                 max_mb=state(request).config.max_upload_bytes // 2**20)

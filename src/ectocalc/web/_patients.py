@@ -19,7 +19,9 @@ from datetime import date as Date
 from pathlib import Path
 from typing import Any, Literal
 
+from ectocalc.knowledge import Knowledge
 from ectocalc.model.assessment import Assessment
+from ectocalc.model.display import shown_view
 from ectocalc.model.scan import ScanResult
 from ectocalc.record import Store
 from ectocalc.web._revisions import Revision, patient_revision, record_revision
@@ -77,7 +79,8 @@ def select_patients(patients: list[dict[str, Any]], *, query: str = "",
 class PatientData:
     """One patient as the pages show it, computed from one revision of the record.
 
-    ``view`` is the ``record show`` document (contract §5); ``assessment`` the assessment from
+    ``view`` is the ``record show`` document (contract §5) as shown (rounded by
+    :func:`~ectocalc.model.display.shown_view`); ``assessment`` the assessment from
     everything recorded up to ``day`` (not stored: reading never writes to the record).
     """
 
@@ -115,8 +118,10 @@ class PatientCache:
     background thread so the patient list fills in without blocking a request.
     """
 
-    def __init__(self, store: Store, *, size: int = 2048) -> None:
+    def __init__(self, store: Store, *, size: int = 2048,
+                 knowledge: Knowledge | None = None) -> None:
         self._store = store
+        self._knowledge = knowledge
         self._size = size
         self._data: OrderedDict[str, PatientData] = OrderedDict()
         self._summaries: dict[str, tuple[Revision, Date, dict[str, Any]]] = {}
@@ -133,8 +138,10 @@ class PatientCache:
     def _compute(self, patient_id: str, revision: Revision, day: Date) -> PatientData:
         from ectocalc.record import assess_patient, patient_view
 
-        view = patient_view(self._store, patient_id, today=day)
-        assessment = assess_patient(self._store, patient_id, as_of=day, save=False)
+        view = shown_view(patient_view(self._store, patient_id, today=day,
+                                       knowledge=self._knowledge))
+        assessment = assess_patient(self._store, patient_id, as_of=day, save=False,
+                                    knowledge=self._knowledge)
         data = PatientData(revision=revision, day=day, view=view, assessment=assessment)
         with self._lock:
             self._data[patient_id] = data

@@ -13,6 +13,7 @@ from ectocalc.web._uploads import ZipLimits
 from ectocalc.web._viewer import StackCache
 
 if TYPE_CHECKING:
+    from ectocalc.knowledge import Knowledge
     from ectocalc.record import Store
     from ectocalc.web._jobs import JobRunner
     from ectocalc.web._patients import PatientCache
@@ -61,6 +62,8 @@ class WebConfig:
         ``$ECTOCALC_TRUSTED_PROXIES``, comma-separated); default none: the headers are ignored.
     password_workers : int, optional
         Password checks run at once (default :func:`~ectocalc.web._security.password_workers`).
+    knowledge : Knowledge, optional
+        The knowledge bundle the pages judge with (default the packaged one).
     """
 
     db_url: str | None = None
@@ -72,6 +75,7 @@ class WebConfig:
     https: bool | None = None
     trusted_proxies: tuple[str, ...] = ()
     password_workers: int | None = None
+    knowledge: Knowledge | None = None
 
 
 @dataclass

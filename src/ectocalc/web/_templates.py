@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import date as Date
 from functools import cache
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import (
     BaseLoader,
@@ -23,6 +24,8 @@ from jinja2 import (
     select_autoescape,
 )
 from markupsafe import Markup
+
+from ectocalc.render import add_filters
 
 REPORT_BODY = "report_body.html.j2"
 
@@ -52,6 +55,17 @@ def _json_script(value: Any) -> Markup:
     return Markup(text)
 
 
+def patient_path(patient_id: Any) -> str:
+    """A record id as one URL path segment (every reserved character encoded, ``/`` too).
+
+    Examples
+    --------
+    >>> patient_path("http://hospital.example/mrn|100234")
+    'http%3A%2F%2Fhospital.example%2Fmrn%7C100234'
+    """
+    return quote(str(patient_id), safe="")
+
+
 @cache
 def environment() -> Environment:
     """The pages' Jinja2 environment (created once)."""
@@ -60,6 +74,8 @@ def environment() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     env.filters["json_script"] = _json_script
+    env.filters["pid"] = patient_path
+    add_filters(env)
     env.globals["today"] = Date.today
     return env
 

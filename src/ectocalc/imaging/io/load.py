@@ -85,8 +85,33 @@ def read_names(path: str | Path) -> dict[int, str]:
     return names
 
 
+def _read_mask_folder(folder: Path, volume: CTVolume) -> tuple[np.ndarray, dict[int, str]]:
+    """A TotalSegmentator output folder (one binary ``<name>.nii.gz`` per class) as one label
+    map: classes numbered in name order; where masks overlap, the later name wins. Empty
+    masks (classes TotalSegmentator did not find) are skipped."""
+    files = sorted(p for p in folder.iterdir() if is_nifti(p))
+    if not files:
+        raise InputError(folder, "", "anatomy folder holds no NIfTI masks (<name>.nii.gz)")
+    labels = np.zeros(volume.hu.shape, dtype=np.int32)
+    names: dict[int, str] = {}
+    for file in files:
+        data, affine = read_nifti_array(file, dtype=np.int32)
+        if not data.any():
+            continue
+        value = len(names) + 1
+        mask = resample_nearest((data > 0).astype(np.int32), affine, volume.hu.shape,
+                                volume.affine, source=file)
+        labels[mask > 0] = value
+        names[value] = file.name.removesuffix(".gz").removesuffix(".nii")
+    return labels, names
+
+
 def _read_seg(path: Path, volume: CTVolume) -> tuple[np.ndarray, dict[int, str]]:
-    """Label map from a DICOM SEG referencing the CT's own images (segment number = label)."""
+    """Label map from a DICOM SEG referencing the CT's own images (segment number = label).
+
+    A SEG need not reference every image: frames left out (highdicom omits empty frames, and
+    ectocalc's own SEG references only the slices that hold lesions) are read as empty.
+    """
     import highdicom as hd
 
     if not volume.source_datasets:
@@ -96,7 +121,8 @@ def _read_seg(path: Path, volume: CTVolume) -> tuple[np.ndarray, dict[int, str]]
         seg = hd.seg.segread(path)
         uids = [str(ds.SOPInstanceUID) for ds in volume.source_datasets]
         labels = seg.get_pixels_by_source_instance(
-            uids, combine_segments=True, ignore_spatial_locations=True, dtype=np.int32)
+            uids, combine_segments=True, ignore_spatial_locations=True, dtype=np.int32,
+            assert_missing_frames_are_empty=True)
         names = {int(n): str(seg.get_segment_description(n).segment_label)
                  for n in seg.get_segment_numbers()}
     except Exception as error:
@@ -112,7 +138,9 @@ def load_label_map(path: str | Path, volume: CTVolume, *, names_path: str | Path
     Parameters
     ----------
     path : str or Path
-        NIfTI label map, or a DICOM SEG whose source images are the CT's.
+        NIfTI label map, a folder of per-structure NIfTI masks as TotalSegmentator writes
+        them (``<class name>.nii.gz``, the file name is the class), or a DICOM SEG whose
+        source images are the CT's.
     volume : CTVolume
         The CT the map must describe.
     names_path : str or Path, optional
@@ -131,6 +159,8 @@ def load_label_map(path: str | Path, volume: CTVolume, *, names_path: str | Path
     path = Path(path)
     if not path.exists():
         raise InputError(path, "", "no such anatomy label map")
+    if path.is_dir():
+        return _read_mask_folder(path, volume)
     names = read_names(names_path) if names_path else {}
     if is_nifti(path):
         if not names:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -49,11 +50,17 @@ def zip_members(path: Path) -> list[str]:
     Raises
     ------
     InputError
-        A damaged or encrypted archive, a member or an archive that would inflate beyond the
-        bounds above, or a member whose compression ratio marks a decompression bomb.
+        A damaged or encrypted archive, two members of one name, a member or an archive that
+        would inflate beyond the bounds above, or a member whose compression ratio marks a
+        decompression bomb.
     """
     with _open(path) as archive:
         infos = [info for info in archive.infolist() if not _skipped(info.filename)]
+    names = Counter(info.filename for info in infos)
+    twice = next((name for name, n in names.items() if n > 1), None)
+    if twice is not None:
+        raise InputError(f"{path}!{twice}", "zip", "two members of this name: which one is the "
+                         "slice cannot be told")
     total = 0
     for info in infos:
         where = f"{path}!{info.filename}"

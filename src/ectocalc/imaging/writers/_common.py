@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from ectocalc.imaging.volume import CTVolume
@@ -87,27 +88,62 @@ def blank_uids(volume: CTVolume) -> list[str]:
             if any(not str(ds.get(keyword) or "").strip() for ds in sources)]
 
 
-def require_sources(volume: CTVolume, *, first: int = 0) -> list[Any]:
-    """The source CT datasets the SEG and SR reference, with absent :data:`TYPE_2`
-    attributes added empty to the one at index ``first`` (a copy; the volume's datasets are
-    not changed): highdicom takes the patient, study and pixel-measure attributes from the
-    first source it is given, which is ``first`` when a writer passes a subset.
+DATES: tuple[str, ...] = ("PatientBirthDate", "StudyDate")
+"""The :data:`TYPE_2` attributes of VR DA (``YYYYMMDD``)."""
+_WRITTEN_DATE = re.compile(r"^(\d{4})[-.](\d{2})[-.](\d{2})$")
+
+
+def dicom_date(keyword: str, value: Any) -> str:
+    """A date attribute as DICOM DA: ``YYYYMMDD`` kept, ``YYYY-MM-DD`` (as some systems write
+    it) and the ACR-NEMA ``YYYY.MM.DD`` normalised, empty kept empty.
 
     Raises
     ------
     ValueError
-        Without source datasets (NIfTI input).
+        Any other form, naming the attribute (no patient value is quoted).
+
+    Examples
+    --------
+    >>> dicom_date("PatientBirthDate", "1955-04-12"), dicom_date("StudyDate", "20240305")
+    ('19550412', '20240305')
+    """
+    text = str(value or "").strip()
+    written = _WRITTEN_DATE.match(text)
+    if written is not None:
+        text = "".join(written.groups())
+    if text and not re.fullmatch(r"\d{8}", text):
+        raise ValueError(f"{keyword} of the source CT is not a date (DICOM DA is YYYYMMDD)")
+    return text
+
+
+def require_sources(volume: CTVolume, *, first: int = 0) -> list[Any]:
+    """The source CT datasets the SEG and SR reference, with absent :data:`TYPE_2`
+    attributes added empty and :data:`DATES` written as DICOM DA (:func:`dicom_date`) in the
+    one at index ``first`` (a copy; the volume's datasets are not changed): highdicom takes the
+    patient, study and pixel-measure attributes from the first source it is given, which is
+    ``first`` when a writer passes a subset.
+
+    Raises
+    ------
+    ValueError
+        Without source datasets (NIfTI input), or a date attribute that is not a date.
     """
     if not volume.source_datasets:
         raise ValueError("DICOM SEG/SR need the source DICOM datasets; this volume has none "
                          "(NIfTI input?)")
-    missing = missing_type2(volume)
-    if not missing:
-        return list(volume.source_datasets)
     sources = list(volume.source_datasets)
-    patched = copy.deepcopy(sources[first])  # header only: pixel data were dropped
+    original = sources[first]
+    missing = missing_type2(volume)
+    dates = {keyword: dicom_date(keyword, original.get(keyword)) for keyword in DATES
+             if original.get(keyword) not in (None, "")}
+    dates = {k: v for k, v in dates.items() if v != str(original.get(k))}
+    if not missing and not dates:
+        return sources
+    patched = copy.deepcopy(original)  # header only: pixel data were dropped
     for keyword in missing:
         if keyword not in patched:
             setattr(patched, keyword, None)
+    for keyword, value in dates.items():
+        setattr(patched, keyword, value)
     sources[first] = patched
     return sources
