@@ -64,10 +64,6 @@ _TREATED_AFTER = re.compile(r"\b(treated\s+(?:in\s+)?(?:19|20)\d\d|"
                             r"(?:s/p|status post)\s+(?:ptx|parathyroidectomy|thyroidectomy|"
                             r"resection|excision|surgery|mastectomy|lobectomy|chemotherapy|"
                             r"radiotherapy|curative))(?![\w/])")
-# A year right after the mention dates it as an event of that year ("AKI 2023", "AKI (in 2023)"),
-# unless the clause says it goes on ("HD since 2015"); not a dose ("cholecalciferol 2000 IU").
-_YEAR_AFTER = re.compile(r"\b(?:in\s+)?(?:19|20)\d\d\b"
-                         r"(?!\s*(?:iu|units?|mg|mcg|ug|\u00b5g|ml|g|mmol|kcal|/)\b)")
 _CURED_AFTER = re.compile(r"\b(cured|no recurrence|without recurrence|no evidence of disease|"
                           r"ned)\b")
 # A relative named after the mention in its clause: "FHH in mother and sister".
@@ -201,7 +197,6 @@ class _Context:
                                        ("past_after", _PAST_AFTER),
                                        ("treated_after", _TREATED_AFTER),
                                        ("cured_after", _CURED_AFTER),
-                                       ("year_after", _YEAR_AFTER),
                                        ("family_after", _FAMILY_AFTER),
                                        ("current_after", _CURRENT_AFTER))}
 
@@ -228,8 +223,7 @@ class _Context:
 
     def is_past(self, clause_start: int, start: int, end: int, *, condition: bool = False) -> bool:
         """History: a cue before the mention in its clause ("h/o", "s/p", "former") or after it
-        in its sentence ("resolved", an ended date range such as 2016-2024) or a year right
-        after it ("AKI 2023"); for a
+        in its sentence ("resolved", "recovered", an ended date range such as 2016-2024); for a
         ``condition``, also its treatment right after it ("treated in 2021", "s/p PTX") or its
         cure in its sentence ("no recurrence")."""
         i = bisect.bisect_left(self.stops, end)
@@ -239,7 +233,7 @@ class _Context:
         if self.within("current_after", end, self.clause_end(end)):
             return False
         return (self.within("past_before", clause_start, start)
-                or self.within("past_after", end, stop) or self.next_to("year_after", end)
+                or self.within("past_after", end, stop)
                 or (condition and (self.next_to("treated_after", end)
                                    or self.within("cured_after", end, stop))))
 
