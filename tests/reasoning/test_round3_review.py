@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from tests.reasoning.case_helpers import run
+from tests.reasoning.case_helpers import lab, run
 
 from ectocalc.model import Assessment
 
@@ -48,3 +48,18 @@ def test_cinacalcet_stopped_after_parathyroidectomy_names_the_drug() -> None:
 
 def test_magnesium_replacement_names_the_wasting_drug() -> None:
     assert "furosemide" in _reason(_assess("147"), "magnesium_replacement")
+
+
+def test_a_carrier_without_deposit_or_disease_has_no_cause_to_treat() -> None:
+    """Round 3 blind review (case 38): the mother of a GACI infant, ENPP1 heterozygous, normal
+    calcium and phosphate, no findings: no syndrome and nothing to treat."""
+    result = run(patient={"age_years": 33, "sex": "female"},
+                 labs=[lab("calcium", 2.35, "mmol/L"), lab("phosphate", 1.1, "mmol/L"),
+                       lab("creatinine", 65, "umol/L")],
+                 genetics=[{"gene": "ENPP1", "zygosity": "heterozygous",
+                            "classification": "pathogenic"}],
+                 conditions=[{"text": "mother of infant with GACI; obligate carrier"}])
+    assert not result.syndromes
+    assert "treat_underlying_cause" not in {m.id for m in result.management}
+    assert "bisphosphonate" not in {m.id for m in result.management}
+
