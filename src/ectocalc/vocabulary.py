@@ -61,7 +61,7 @@ ManagementId = Literal[
     "lifestyle_modification", "surgical_excision", "joint_replacement", "wound_care",
     # issue 20 (clinical-a): contract 1.1
     "adjust_dose", "stop_phosphate_binder", "iv_fluids", "calcitonin", "denosumab",
-    "potassium_lowering", "reassurance",
+    "potassium_lowering", "magnesium_replacement", "alkali_therapy", "reassurance",
 ]
 AlertId = Literal[
     "hypercalcemia", "hypocalcemia", "hyperphosphatemia", "calcium_phosphate_product_high",

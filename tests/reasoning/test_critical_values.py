@@ -124,9 +124,15 @@ def test_parathyroidectomy_waits_a_year_after_transplant(history: str, case_date
     assert "calcimimetic" in ids(result.management)
 
 
-def test_severe_hypercalcaemia_does_not_wait_after_transplant() -> None:
-    severe = [lab("calcium", 12.8, "mg/dL"), *TERTIARY[1:]]
+@pytest.mark.parametrize(("calcium", "history", "ptx"), [
+    (14.2, "kidney transplant 2026-06", True),            # severe: 14 mg/dL or more
+    (12.8, "kidney transplant 2026-06; confusion", True),  # moderate with symptoms
+    (12.8, "kidney transplant 2026-06", False),           # moderate, asymptomatic: waits
+])
+def test_severe_hypercalcaemia_does_not_wait_after_transplant(calcium: float, history: str,
+                                                              ptx: bool) -> None:
+    severe = [lab("calcium", calcium, "mg/dL"), *TERTIARY[1:]]
     result = run(date="2026-11-10", patient={"age_years": 49, "sex": "male"}, labs=severe,
-                 conditions=[{"text": "kidney transplant 2026-06"}],
+                 conditions=[{"text": history}],
                  findings=[{"site": "transplant kidney", "modality": "ultrasound"}])
-    assert "parathyroidectomy" in ids(result.management)
+    assert ("parathyroidectomy" in ids(result.management)) is ptx

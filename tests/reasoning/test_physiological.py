@@ -52,14 +52,25 @@ def test_punctate_pallidal_calcification_at_76_is_not_pfbc() -> None:
     assert "reassurance" in ids(result.management)
 
 
-def test_pallidal_calcification_at_76_without_pth_waits_for_the_labs() -> None:
-    """Hypoparathyroidism must be excluded before calling it physiological: only possible."""
-    result = run(patient={"age_years": 76, "sex": "male"}, labs=NORMAL_LABS,
+def test_pallidal_calcification_at_65_without_pth_waits_for_the_labs() -> None:
+    """Below 70, hypoparathyroidism must be excluded before calling it physiological."""
+    result = run(patient={"age_years": 65, "sex": "male"}, labs=NORMAL_LABS,
                  findings=[PALLIDAL])
     assert ("physiological_calcification", "possible") in [
         (s.id, s.certainty) for s in result.syndromes]
     assert "pth" in ids(result.workup)
     assert "reassurance" not in ids(result.management)
+
+
+def test_pallidal_calcification_at_76_with_normal_calcium_needs_no_pth() -> None:
+    """Round 3 blind review (case 14): from 70, punctate pallidal calcification with a normal
+    calcium is physiological (hypoparathyroidism lowers calcium): no PTH work-up."""
+    result = run(patient={"age_years": 76, "sex": "male"}, labs=NORMAL_LABS,
+                 findings=[PALLIDAL])
+    assert ("physiological_calcification", "probable") in [
+        (s.id, s.certainty) for s in result.syndromes]
+    assert "pth" not in ids(result.workup)
+    assert "reassurance" in ids(result.management)
 
 
 def test_basal_ganglia_calcification_at_40_stays_pfbc() -> None:

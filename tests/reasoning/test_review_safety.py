@@ -165,7 +165,7 @@ def test_critical_hypercalcaemia_gets_acute_management() -> None:
                               {"text": "hydrochlorothiazide 25 mg"}],
                  findings=[{"site": "both kidneys, nephrocalcinosis"}])
     treat = _item(result.management, "treat_underlying_cause")
-    assert treat.reason.startswith("Severe hypercalcaemia: urgent treatment")
+    assert treat.reason.startswith("Calcium 12 mg/dL (3.0 mmol/L) or more: treat today")
     assert "IV isotonic saline" in treat.reason and "ECG" in treat.reason
     stop = _item(result.management, "stop_offending_agent").reason
     assert "Stop calcium salts" in stop and "thiazide" in stop

@@ -57,3 +57,22 @@ def test_text_report_shows_the_transplant_stage() -> None:
     text = clinician_text(result)
     assert "G2T" in text
     assert "[TODAY]" not in text  # nothing critical here: no urgency shown
+
+
+def test_phleboliths_are_in_veins_not_muscle() -> None:
+    """Round 3 blind review (case 13): a phlebolith is a calcified clot in a vein."""
+    text = patient_text(run(patient={"age_years": 47, "sex": "female"}, labs=NORMAL_LABS,
+                            findings=[{"site": "pelvis, phleboliths", "modality": "xray"}]))
+    assert "in small veins" in text and "muscle" not in text
+
+
+def test_bisphosphonate_for_high_calcium_is_worded_by_its_indication() -> None:
+    """Round 3 blind review: given to lower a high calcium, a bisphosphonate is not described as
+    slowing mineral deposition (its PXE use)."""
+    text = patient_text(run(patient={"age_years": 60, "sex": "female"},
+                            labs=[lab("calcium", 15.0, "mg/dL"), lab("albumin", 4.0, "g/dL"),
+                                  lab("pth", 5, "pg/mL"), lab("creatinine", 0.8, "mg/dL")],
+                            conditions=[{"text": "metastatic breast cancer"}],
+                            findings=[{"site": "both kidneys, nephrocalcinosis"}]))
+    assert "lowers a high blood calcium" in text
+    assert "mineral deposition" not in text

@@ -58,7 +58,7 @@ MANAGEMENT = {"treat_underlying_cause", "dietary_phosphate_restriction", "phosph
               "joint_replacement", "wound_care",
               # issue 20 (clinical-a): contract 1.1
               "adjust_dose", "stop_phosphate_binder", "iv_fluids", "calcitonin", "denosumab",
-              "potassium_lowering", "reassurance"}
+              "potassium_lowering", "reassurance", "alkali_therapy", "magnesium_replacement"}
 PXE_CERTAINTIES = {"definitive", "probable", "possible"}
 BOSWORTH = {"small", "medium", "large"}
 

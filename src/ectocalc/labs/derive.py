@@ -436,14 +436,18 @@ def _stages(case: Case, knowledge: Knowledge, out: Derived, *, recorded_ckd_stag
             method="ACR A1 < 30, A2 30-300, A3 > 300 mg/g", source=KDIGO_2012,
             inputs={"acr_mg_g": _fmt(acr)}))
     damage = kidney_damage_marker or (acr is not None and acr >= 30)
+    if (case.patient.age_years is not None
+            and case.patient.age_years < eq.ADULT_AGE_YEARS):
+        # CONTRACT §3: ckd_stage is null under 18, on dialysis too; the rules still read the
+        # dialysis (reasoning/facts.py keeps it and ranks it as G5D).
+        out.notes.append("Under 18: no CKD stage is assigned here (adult KDIGO categories; "
+                         "paediatric nephrology stages children)"
+                         + ("; the child's maintenance dialysis is still used by the rules."
+                            if out.on_dialysis else "."))
+        return
     if out.on_dialysis:
         out.ckd_stage = "G5D"
         method = "maintenance dialysis in the history"
-    elif (case.patient.age_years is not None
-          and case.patient.age_years < eq.ADULT_AGE_YEARS):
-        out.notes.append("Under 18: no CKD stage is assigned here (adult KDIGO categories; "
-                         "paediatric nephrology stages children).")
-        return
     elif out.acute_kidney_injury is not None or (acute_kidney_injury
                                                  and not kidney_damage_marker):
         if out.acute_kidney_injury is not None:

@@ -47,13 +47,15 @@ _HEDGE = re.compile(r"\b(suspected|suspicion of|possible|probable|likely|presume
                     r"concern for|worried about)\b|\?")
 _CLAUSE_BREAK = re.compile(r"[.;:,]|\bbut\b|\bhowever\b|\bexcept\b")
 # Cues that make a mention history rather than a current state: before it in the clause ("h/o",
-# "s/p", "former") or after it in the sentence ("resolved", an ended date range "2016-2024").
+# "s/p", "former", "continued from" dialysis) or after it in the sentence ("resolved",
+# "recovered", "no longer", an ended date range "2016-2024").
 # A concept whose past still matters (``past_counts``: an injury, radiotherapy, surgery, a
 # lifelong disease) stays present; a state (dialysis, a treated disease, a drug) does not.
 _PAST_BEFORE = re.compile(r"(?<![\w/])(h/o|hx of|history of|s/p|status post|former|formerly|"
-                          r"previous|previously|prior|past|ex-)(?![\w/])")
+                          r"previous|previously|prior|past|ex-|(?:continued|carried over) from)"
+                          r"(?![\w/])")
 _PAST_AFTER = re.compile(r"\b(resolved|in remission|(?<!physically )inactive|quiescent|stopped|"
-                         r"discontinued|ceased|ended|"
+                         r"discontinued|ceased|ended|recovered|no longer|"
                          r"(?:19|20)\d\d\s*(?:-|\u2013|to)\s*(?:19|20)\d\d)\b")
 # A condition followed by "treated in 2021" or "s/p" its curative operation ("SHPT s/p PTX"),
 # or with "cured" / "no recurrence" later in its sentence, is history too (a condition only, and
@@ -221,7 +223,7 @@ class _Context:
 
     def is_past(self, clause_start: int, start: int, end: int, *, condition: bool = False) -> bool:
         """History: a cue before the mention in its clause ("h/o", "s/p", "former") or after it
-        in its sentence ("resolved", an ended date range such as 2016-2024); for a
+        in its sentence ("resolved", "recovered", an ended date range such as 2016-2024); for a
         ``condition``, also its treatment right after it ("treated in 2021", "s/p PTX") or its
         cure in its sentence ("no recurrence")."""
         i = bisect.bisect_left(self.stops, end)

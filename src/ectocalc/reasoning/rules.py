@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ectocalc.knowledge.schema import Condition
+from ectocalc.labs import ADULT_AGE_YEARS
 from ectocalc.model.display import age_words
 from ectocalc.reasoning.facts import Facts, FindingView, lab_text
 from ectocalc.vocabulary import CERTAINTIES, PAIN_LEVELS, ckd_stage_rank
@@ -230,17 +231,38 @@ def _number(value: float | None, threshold: float, text: str, above: bool) -> Ma
     return _yes(text) if (value > threshold if above else value < threshold) else NO
 
 
-def _calcium_below(facts: Facts, threshold: float) -> Match:
-    """Albumin-corrected (else total) calcium below ``threshold`` mg/dL, as reported."""
+def _calcium_compare(facts: Facts, threshold: float, *, above: bool) -> Match:
+    """Albumin-corrected (else total) calcium below ``threshold`` mg/dL, or at least it when
+    ``above``, as reported: severity tiers go by the corrected value, not the raw total."""
+    sign = ">=" if above else "<"
     corrected = facts.derived.corrected_calcium_mg_dl
-    if corrected is not None:
-        return _number(corrected, threshold, f"corrected calcium {corrected:g} mg/dL < "
-                                             f"{threshold:g}", above=False)
-    total = facts.labs.get("calcium")
-    if total is None or total.canonical_unit != "mg/dL" or total.comparator is not None:
-        return NO
-    return _number(total.canonical_value, threshold,
-                   f"calcium {total.canonical_value:.4g} mg/dL < {threshold:g}", above=False)
+    value, text = corrected, f"corrected calcium {corrected:g} mg/dL" if corrected else ""
+    if corrected is None:
+        total = facts.labs.get("calcium")
+        if total is None or total.canonical_unit != "mg/dL" or total.comparator is not None:
+            return NO
+        value, text = total.canonical_value, f"calcium {total.canonical_value:.4g} mg/dL"
+    # "at least" is "above" a hair below the threshold (reported values are rounded)
+    return _number(value, threshold - 1e-9 if above else threshold,
+                   f"{text} {sign} {threshold:g}", above=above)
+
+
+def _egfr_not_steady(facts: Facts, wanted: bool) -> Match:
+    """The eGFR is not at steady state: acute kidney injury (creatinine rise or stated), or an
+    adult's eGFR below 60 that the derivation declined to stage because kidney function was
+    normal less than 3 months ago (acute kidney disease, KDIGO 2012). A drug is not chosen or
+    dosed from such an eGFR."""
+    derived = facts.derived
+    own_aki = any(m.id == "acute_kidney_injury" and not m.family and "past" not in m.attributes
+                  for m in facts.mentions)
+    age = facts.case.patient.age_years
+    unstaged = (derived.egfr_ml_min_1_73m2 is not None and derived.egfr_ml_min_1_73m2 < 60
+                and derived.ckd_stage is None and not facts.dialysis
+                and (age is None or age >= ADULT_AGE_YEARS))
+    state = derived.acute_kidney_injury is not None or own_aki or unstaged
+    text = (derived.acute_kidney_injury or ("acute kidney injury stated" if own_aki else
+            "eGFR not at steady state (acute kidney disease: normal less than 3 months ago)"))
+    return _bool_state(state, wanted, text)
 
 
 def _age(facts: Facts, threshold: float, below: bool) -> Match:
@@ -420,7 +442,9 @@ _CASE: dict[str, CasePredicate] = {
                                          else "not on dialysis"),
     "egfr_below": _egfr_below,
     "kidney_function": _kidney_function,
-    "calcium_below": _calcium_below,
+    "calcium_below": lambda f, v: _calcium_compare(f, v, above=False),
+    "calcium_at_least": lambda f, v: _calcium_compare(f, v, above=True),
+    "egfr_not_steady": _egfr_not_steady,
     "patient_sex": lambda f, v: (_yes(f"sex {f.case.patient.sex}")
                                  if f.case.patient.sex in _items(v) else NO),
     "ca_p_product_above": lambda f, v: _number(

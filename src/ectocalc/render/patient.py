@@ -38,7 +38,8 @@ def patient_sections(a: Assessment) -> list[tuple[str, list[str]]]:
         intro.append(terms["pregnancy_note"])
     sections: list[tuple[str, list[str]]] = [("What this is about", intro)]
     if a.types:
-        where = sorted({terms["types"][t.id] for t in a.types})
+        where = sorted({terms["subtypes"].get(t.subtype or "", terms["types"][t.id])
+                        for t in a.types})
         sections.append(("Where calcium was found", [f"Deposits {w}." for w in where]))
     if a.mechanism.primary:
         heading = "What may have caused it" if a.types else terms["risk_mechanism_heading"]
@@ -120,8 +121,9 @@ def _treatments(a: Assessment, terms: dict[str, Any]) -> list[str]:
     """Treatments in plain words; pain relief whenever the clinician plan has it."""
     ids = {m.id for m in a.management}
     pregnant = any(x.id == "pregnancy" for x in a.alerts)
+    high_calcium = any(x.id == "hypercalcemia" for x in a.alerts)
     lines = [_treatment(m, terms, wounds="wound_care" in ids, child=_child(a),
-                        pregnant=pregnant) for m in a.management]
+                        pregnant=pregnant, high_calcium=high_calcium) for m in a.management]
     # Tests set aside because the finding is normal for age are not "unsuitable treatments".
     withheld = [w for m in a.management if m.id != "reassurance" for w in m.withheld]
     nsaid_withheld = any(w.startswith("NSAID") for w in withheld) or any(
@@ -142,8 +144,10 @@ def _child(a: Assessment) -> bool:
 
 
 def _treatment(item: PlanItem, terms: dict[str, Any], *, wounds: bool = False,
-               child: bool = False, pregnant: bool = False) -> str:
-    """A treatment in plain words, keeping its cautions and the limits of its evidence."""
+               child: bool = False, pregnant: bool = False, high_calcium: bool = False) -> str:
+    """A treatment in plain words, keeping its cautions and the limits of its evidence; a
+    medicine with several uses is named by what it does here (``high_calcium``: the blood
+    calcium is high, so a bisphosphonate lowers it)."""
     qualifiers = []
     if item.cautions:
         qualifiers.append(terms["qualifiers"]["caution"])
@@ -157,6 +161,8 @@ def _treatment(item: PlanItem, terms: dict[str, Any], *, wounds: bool = False,
         text = terms["lifestyle_with_wounds"]  # no exercise advice with open or necrotic sores
     elif item.id == "lifestyle_modification" and child:
         text = terms["lifestyle_child"]  # no smoking and alcohol advice for a child
+    elif high_calcium and item.id in terms["management_for_high_calcium"]:
+        text = terms["management_for_high_calcium"][item.id]
     else:
         text = terms["management"].get(item.id, item.id)
     return f"{text} ({'; '.join(qualifiers)})" if qualifiers else text
