@@ -79,6 +79,9 @@ ArgKind = Literal["concepts", "sites", "signs", "flags", "number", "bool", "stag
 # Predicates over the whole case.
 CASE_PREDICATES: dict[str, ArgKind] = {
     "concept": "concepts", "family_history": "concepts", "suspected": "concepts",
+    # a relative of the first (parent, sibling, child) or up to the second degree (grandparent,
+    # aunt, uncle, niece, nephew, half-sibling); cousins are third degree
+    "first_degree_family_history": "concepts", "close_family_history": "concepts",
     "active": "concepts",
     "calcium": "flags", "urine_calcium_ratio": "flags",
     "ckd_stage_at_least": "stage", "ckd_stage_below": "stage", "dialysis": "bool",
