@@ -601,6 +601,9 @@ class KidneyFunction(Sourced):
     chronic_after_days: int = Field(gt=0)
     """CKD needs reduced function for more than 3 months: two reduced eGFR results this far
     apart make it chronic; a normal one less than this before makes it acute kidney disease."""
+    presumed_baseline_days: int = Field(gt=0)
+    """A single reduced eGFR after a normal one at most this many days before, with creatinine
+    at least the AKI ratio times it, is acute (a presumed baseline), not a CKD stage."""
 
 
 class Persistent(Sourced):

@@ -253,7 +253,7 @@ def _calcium_compare(facts: Facts, threshold: float, *, above: bool) -> Match:
 def _egfr_not_steady(facts: Facts, wanted: bool) -> Match:
     """The eGFR is not at steady state: acute kidney injury (creatinine rise or stated), or an
     adult's eGFR below 60 that the derivation declined to stage because kidney function was
-    normal less than 3 months ago (acute kidney disease, KDIGO 2012). A drug is not chosen or
+    recently normal (acute kidney disease, KDIGO 2012). A drug is not chosen or
     dosed from such an eGFR."""
     derived = facts.derived
     own_aki = any(m.id == "acute_kidney_injury" and not m.family and "past" not in m.attributes
@@ -264,7 +264,7 @@ def _egfr_not_steady(facts: Facts, wanted: bool) -> Match:
                 and (age is None or age >= ADULT_AGE_YEARS))
     state = derived.acute_kidney_injury is not None or own_aki or unstaged
     text = (derived.acute_kidney_injury or ("acute kidney injury stated" if own_aki else
-            "eGFR not at steady state (acute kidney disease: normal less than 3 months ago)"))
+            "eGFR not at steady state (acute kidney disease: recently normal)"))
     return _bool_state(state, wanted, text)
 
 
