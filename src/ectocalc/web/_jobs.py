@@ -171,9 +171,9 @@ class JobRunner:
                       "".join(traceback.format_tb(error.__traceback__)))
             self._fail(job_id, folder, f"internal error ({type(error).__name__})")
         else:
-            self._update(job_id, state="done", stage="done", **changes)
-            if not keep:
+            if not keep:  # before "done": a finished job has left nothing behind
                 shutil.rmtree(folder, ignore_errors=True)
+            self._update(job_id, state="done", stage="done", **changes)
 
     def _fail(self, job_id: str, folder: Path, message: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)  # nothing half-done stays behind
