@@ -230,3 +230,39 @@ def test_case_jobs_run_one_at_a_time_and_the_next_waits_in_line(tmp_path: Path) 
     assert (failed.state, failed.error) == (
         "failed", "case.yaml: labs[0].value:; must be positive")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_shutdown_drops_queued_jobs_and_their_uploads(tmp_path: Path) -> None:
+    """A case still waiting when the server stops leaves no copy of the upload behind."""
+    import threading
+
+    from ectocalc.web._jobs import JobRunner, Progress
+
+    release, started = threading.Event(), threading.Event()
+
+    def slow(progress: Progress) -> tuple[str, tuple[str, ...]]:
+        started.set()
+        release.wait()
+        return "added", ("P-1",)
+
+    import time
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "case.yaml").write_text("id: x\n")
+    runner = JobRunner(lambda job, folder: None)
+    runner.submit_case(slow, folder=tmp_path / "a", username="doc")
+    started.wait()
+    waiting = runner.submit_case(slow, folder=tmp_path / "b", username="doc")
+    pool = runner._pools["case"]
+
+    def release_once_stopping() -> None:  # the running one finishes after shutdown began
+        while not pool._shutdown:  # type: ignore[attr-defined]
+            time.sleep(0.005)
+        with pool._shutdown_lock:  # type: ignore[attr-defined]  # held while it cancels
+            release.set()
+
+    threading.Thread(target=release_once_stopping).start()
+    runner.shutdown()
+    assert runner.get(waiting.id).state == "queued"  # type: ignore[union-attr]
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

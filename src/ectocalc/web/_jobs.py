@@ -90,6 +90,8 @@ class JobRunner:
         self._finish = finish
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
+        self._waiting: dict[str, Path] = {}
+        """Folders of queued jobs that have not started (removed if shut down before)."""
         self._pools: dict[JobKind, ThreadPoolExecutor] = {
             "ct": ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ectocalc-ct"),
             "case": ThreadPoolExecutor(max_workers=1, thread_name_prefix="ectocalc-case")}
@@ -131,6 +133,7 @@ class JobRunner:
                *, keep: bool) -> Job:
         with self._lock:
             self._jobs[job.id] = job
+            self._waiting[job.id] = folder
         self._pools[job.kind].submit(self._run, job.id, work, folder, keep)
         return job
 
@@ -159,6 +162,8 @@ class JobRunner:
         def progress(stage: str, done: int, total: int) -> None:
             self._update(job_id, stage=stage, done=done, total=total)
 
+        with self._lock:
+            self._waiting.pop(job_id, None)
         self._update(job_id, state="running", stage="reading")
         try:
             changes = work(progress)
@@ -185,6 +190,10 @@ class JobRunner:
         self._update(job_id, state="failed", error=message)
 
     def shutdown(self) -> None:
-        """Finish running jobs, drop queued ones."""
+        """Finish running jobs, drop queued ones (and their uploaded copies)."""
         for pool in self._pools.values():
             pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            dropped, self._waiting = list(self._waiting.values()), {}
+        for folder in dropped:
+            shutil.rmtree(folder, ignore_errors=True)
