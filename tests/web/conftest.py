@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -63,6 +65,27 @@ def sign_in(client: TestClient, user: str) -> str:
     answer = client.post("/api/login", json={"username": user, "password": PASSWORDS[user]})
     assert answer.status_code == 200, answer.text
     return str(answer.json()["csrf_token"])
+
+
+def wait_job(client: TestClient, job_id: str) -> dict[str, Any]:
+    """Poll ``/api/jobs/{job_id}`` until the import is done or failed; returns the job."""
+    for _ in range(600):
+        job = client.get(f"/api/jobs/{job_id}").json()
+        if job["state"] in ("done", "failed"):
+            return job  # type: ignore[no-any-return]
+        time.sleep(0.05)
+    raise AssertionError("import job did not finish")
+
+
+def import_case(client: TestClient, csrf: str, name: str, content: bytes,
+                **fields: str) -> dict[str, Any]:
+    """Import a case file or Bundle through the API: queued (202), then its finished job."""
+    answer = client.post("/api/patients/import", files={"file": (name, content)}, data=fields,
+                         headers={"X-CSRF-Token": csrf})
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    assert body["kind"] == "case" and body["status"] == "queued"
+    return wait_job(client, body["job"]["id"])
 
 
 @pytest.fixture

@@ -90,6 +90,9 @@ def test_clinician_journey(server: str, phantom_zip: Path, tmp_path: Path) -> No
         page.click("nav >> text=Import")
         page.set_input_files("input[name=file]", str(case_file))
         page.click("form.import button[type=submit]")
+        # queued in the background: the page polls the job, then links to the patient
+        expect(page.locator(".job")).to_contain_text("Case added for", timeout=60_000)
+        page.locator(".job").get_by_role("link", name="MRN-WEB-1").click()
         expect(page).to_have_url(server + "/patients/MRN-WEB-1")
 
         page.goto(server + "/import")

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from tests.web.conftest import WebEnv, sign_in
+from tests.web.conftest import WebEnv, sign_in, wait_job
 
 from ectocalc.web._viewer import TYPE_COLOURS
-
-
-def _wait(client: TestClient, job_id: str) -> dict[str, object]:
-    for _ in range(600):
-        job = client.get(f"/api/jobs/{job_id}").json()
-        if job["state"] in ("done", "failed"):
-            return job  # type: ignore[no-any-return]
-        time.sleep(0.1)
-    raise AssertionError("CT job did not finish")
 
 
 @pytest.fixture
@@ -35,7 +25,7 @@ def imported(web_env: WebEnv, app_client: TestClient, phantom_zip: Path) -> tupl
     assert answer.status_code == 202, answer.text
     body = answer.json()
     assert body["kind"] == "ct_zip" and body["patients"] == ["ECTOCALC-PHANTOM-0"]
-    job = _wait(app_client, body["job"]["id"])
+    job = wait_job(app_client, body["job"]["id"])
     assert job["state"] == "done", job["error"]
     (scan_dir,) = (web_env.data_dir / "scans").iterdir()
     return "ECTOCALC-PHANTOM-0", scan_dir.name
@@ -105,7 +95,7 @@ def test_unreadable_ct_fails_visibly_and_leaves_nothing(web_env: WebEnv,
                              files={"file": ("ct.zip", buffer.getvalue())},
                              data={"patient_id": "MRN-CT-X"}, headers={"X-CSRF-Token": csrf})
     assert answer.status_code == 202
-    job = _wait(app_client, answer.json()["job"]["id"])
+    job = wait_job(app_client, answer.json()["job"]["id"])
     assert job["state"] == "failed" and job["error"]
     assert not any((web_env.data_dir / "scans").iterdir())
     assert app_client.get("/api/patients").json() == []

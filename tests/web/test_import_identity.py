@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.web.conftest import WebEnv, sign_in
+from tests.web.conftest import WebEnv, import_case, sign_in
 
 from synthea import needs_synthea, patient_of, slim_bundle
 
@@ -31,18 +31,19 @@ def _bundle(prefix: str, value: str) -> bytes:
 
 
 @needs_synthea
-def test_conflict_is_409_and_merge_true_files_it(app_client: TestClient) -> None:
+def test_conflict_fails_the_job_and_merge_true_files_it(app_client: TestClient) -> None:
     csrf = sign_in(app_client, "doc")
-    assert _import(app_client, csrf, "a.json", _bundle("Clarine_O'Keefe", "100234")
-                   ).status_code == 201
+    first = import_case(app_client, csrf, "a.json", _bundle("Clarine_O'Keefe", "100234"))
+    assert (first["state"], first["outcome"], first["patients"]) == ("done", "added",
+                                                                     ["100234"])
     other = _bundle("Louis_Maggio", "100234")
-    refused = _import(app_client, csrf, "b.json", other)
-    assert refused.status_code == 409
-    assert "another sex and birth date" in refused.text
+    refused = import_case(app_client, csrf, "b.json", other)
+    assert refused["state"] == "failed" and refused["patients"] == []
+    assert "another sex and birth date" in refused["error"] and "\n" not in refused["error"]
     assert app_client.get("/api/patients/100234").json()["patient"]["sex"] == "female"
     assert _import(app_client, csrf, "b.json", other, merge="maybe").status_code == 422
-    merged = _import(app_client, csrf, "b.json", other, merge="true")
-    assert (merged.status_code, merged.json()["patients"]) == (201, ["100234"])
+    merged = import_case(app_client, csrf, "b.json", other, merge="true")
+    assert (merged["state"], merged["patients"]) == ("done", ["100234"])
     assert app_client.get("/api/patients/100234").json()["patient"]["sex"] == "male"
 
 
@@ -50,7 +51,7 @@ def test_conflict_is_409_and_merge_true_files_it(app_client: TestClient) -> None
 def test_an_id_with_reserved_characters_is_reachable(app_client: TestClient) -> None:
     csrf = sign_in(app_client, "doc")
     pid = "ward/7?#% 100234"
-    assert _import(app_client, csrf, "a.json", _bundle("Louis_Maggio", pid)).json()[
+    assert import_case(app_client, csrf, "a.json", _bundle("Louis_Maggio", pid))[
         "patients"] == [pid]
     encoded = quote(pid, safe="")
     assert f'href="/patients/{encoded}"' in app_client.get("/patients").text

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from starlette.routing import Mount, Route
-from tests.web.conftest import PASSWORDS, WebEnv, sign_in
+from tests.web.conftest import PASSWORDS, WebEnv, import_case, sign_in, wait_job
 
 from ectocalc.record import audit_entries, list_patients, open_store
 from ectocalc.web._middleware import CSP
@@ -167,7 +167,7 @@ def test_import_refused_without_csrf(web_env: WebEnv, app_client: TestClient) ->
 
 def test_viewer_reads_but_cannot_import(web_env: WebEnv, app_client: TestClient) -> None:
     doc_csrf = sign_in(app_client, "doc")
-    assert _import(app_client, doc_csrf, "case.yaml", CASE.encode()).status_code == 201
+    assert import_case(app_client, doc_csrf, "case.yaml", CASE.encode())["state"] == "done"
     csrf = sign_in(app_client, "viv")
     assert app_client.get("/api/patients").json()[0]["id"] == "MRN-WEB-1"
     assert app_client.get("/api/patients/MRN-WEB-1").status_code == 200
@@ -185,10 +185,15 @@ def test_viewer_reads_but_cannot_import(web_env: WebEnv, app_client: TestClient)
 def test_case_import_and_patient_api(web_env: WebEnv, app_client: TestClient) -> None:
     csrf = sign_in(app_client, "doc")
     answer = _import(app_client, csrf, "case.yaml", CASE.encode())
-    assert answer.status_code == 201
-    assert answer.json() == {"kind": "case", "status": "added", "patients": ["MRN-WEB-1"]}
-    again = _import(app_client, csrf, "case.yaml", CASE.encode())
-    assert again.json()["status"] == "unchanged"
+    assert answer.status_code == 202  # queued: the job says how it ends
+    body = answer.json()
+    assert (body["kind"], body["status"], body["patients"]) == ("case", "queued", [])
+    assert body["job"]["status_url"] == f"/api/jobs/{body['job']['id']}"
+    job = wait_job(app_client, body["job"]["id"])
+    assert (job["kind"], job["state"], job["outcome"], job["patients"], job["error"]) == (
+        "case", "done", "added", ["MRN-WEB-1"], None)
+    again = import_case(app_client, csrf, "case.yaml", CASE.encode())
+    assert (again["state"], again["outcome"]) == ("done", "unchanged")
     show = app_client.get("/api/patients/MRN-WEB-1").json()
     assert show["patient"]["id"] == "MRN-WEB-1"
     assert [p["value"] for p in show["series"]["phosphate"]] == [6.9, 7.8]
@@ -200,12 +205,31 @@ def test_case_import_and_patient_api(web_env: WebEnv, app_client: TestClient) ->
     assert app_client.get("/patients/NOPE").status_code == 404
 
 
+def test_import_page_shows_the_job_then_links_to_the_patient(web_env: WebEnv,
+                                                             app_client: TestClient) -> None:
+    csrf = sign_in(app_client, "doc")
+    form = app_client.post("/import", files={"file": ("case.yaml", CASE.encode())},
+                           data={"csrf_token": csrf})
+    assert form.status_code == 200
+    job_id = re.search(r'id="job-([\w-]+)"', form.text)[1]  # type: ignore[index]
+    assert f'hx-get="/jobs/{job_id}"' in form.text or "Case added" in form.text
+    assert wait_job(app_client, job_id)["state"] == "done"
+    done = app_client.get(f"/jobs/{job_id}")
+    assert "Case added for" in done.text and 'href="/patients/MRN-WEB-1"' in done.text
+    assert "hx-get" not in done.text  # finished: no more polling
+    assert _patients(web_env) == ["MRN-WEB-1"]
+    assert not any(p.name.startswith(".upload-") for p in web_env.data_dir.glob("*"))
+
+
 def test_invalid_case_adds_nothing(web_env: WebEnv, app_client: TestClient) -> None:
     csrf = sign_in(app_client, "doc")
     bad = CASE.replace("value: 7.8", "value: -7.8")
-    answer = _import(app_client, csrf, "bad.yaml", bad.encode())
-    assert answer.status_code == 422
-    assert answer.json()["detail"].startswith("bad.yaml")
+    job = import_case(app_client, csrf, "bad.yaml", bad.encode())
+    assert job["state"] == "failed" and job["patients"] == []
+    assert job["error"].startswith("bad.yaml") and "\n" not in job["error"]
+    assert str(web_env.data_dir) not in job["error"]
+    page = app_client.get(f"/jobs/{job['id']}")
+    assert "Case import failed: bad.yaml" in page.text and 'href="/patients/' not in page.text
     _nothing_stored(web_env)
 
 
@@ -214,15 +238,15 @@ def test_an_uploaded_case_naming_server_paths_is_refused(web_env: WebEnv,
     """A case's ``scans[]`` would make the server read its own files: refused, nothing added."""
     csrf = sign_in(app_client, "doc")
     listed = CASE + "scans:\n  - {path: /etc}\n"
-    answer = _import(app_client, csrf, "scan-paths.yaml", listed.encode())
-    assert answer.status_code == 422
-    assert "paths to CTs are not read from an uploaded case" in answer.json()["detail"]
+    job = import_case(app_client, csrf, "scan-paths.yaml", listed.encode())
+    assert job["state"] == "failed"
+    assert "paths to CTs are not read from an uploaded case" in job["error"]
     _nothing_stored(web_env)
 
 
 def test_case_text_is_escaped_and_csp_set(app_client: TestClient) -> None:
     csrf = sign_in(app_client, "doc")
-    assert _import(app_client, csrf, "xss.yaml", XSS_CASE.encode()).status_code == 201
+    assert import_case(app_client, csrf, "xss.yaml", XSS_CASE.encode())["state"] == "done"
     page = app_client.get("/patients/MRN-XSS")
     assert page.status_code == 200
     assert XSS not in page.text
@@ -234,10 +258,10 @@ def test_case_text_is_escaped_and_csp_set(app_client: TestClient) -> None:
 
 def test_patient_list_search_and_sort(app_client: TestClient) -> None:
     csrf = sign_in(app_client, "doc")
-    _import(app_client, csrf, "a.yaml", CASE.encode())
+    import_case(app_client, csrf, "a.yaml", CASE.encode())
     quiet = ("id: q\ndate: 2026-10-01\npatient: {id: MRN-QUIET, age_years: 40, sex: male}\n"
              "labs:\n  - {analyte: calcium, value: 9.4, unit: mg/dL}\n")
-    _import(app_client, csrf, "b.yaml", quiet.encode())
+    import_case(app_client, csrf, "b.yaml", quiet.encode())
     page = app_client.get("/patients", params={"q": "quiet", "sort": "id"})
     assert "MRN-QUIET" in page.text and "MRN-WEB-1" not in page.text
     partial = app_client.get("/patients", params={"q": "mrn"},
@@ -248,7 +272,7 @@ def test_patient_list_search_and_sort(app_client: TestClient) -> None:
 def test_patient_page_shows_assessment_and_is_audited(web_env: WebEnv,
                                                       app_client: TestClient) -> None:
     csrf = sign_in(app_client, "doc")
-    _import(app_client, csrf, "case.yaml", CASE.encode())
+    import_case(app_client, csrf, "case.yaml", CASE.encode())
     page = app_client.get("/patients/MRN-WEB-1")
     assert "Mechanism — primary: Metastatic calcification" in page.text
     strip = page.text.split('class="strip"')[1].split("</section>")[0]
@@ -278,7 +302,7 @@ def test_patient_page_shows_assessment_and_is_audited(web_env: WebEnv,
 def test_access_log_has_no_patient_ids(app_client: TestClient,
                                        caplog: pytest.LogCaptureFixture) -> None:
     csrf = sign_in(app_client, "doc")
-    _import(app_client, csrf, "case.yaml", CASE.encode())
+    import_case(app_client, csrf, "case.yaml", CASE.encode())
     with caplog.at_level(logging.INFO, logger="ectocalc.web.access"):
         app_client.get("/patients/MRN-WEB-1")
         app_client.get("/api/patients/MRN-WEB-1")
@@ -289,7 +313,7 @@ def test_access_log_has_no_patient_ids(app_client: TestClient,
 
 def test_downloads(app_client: TestClient) -> None:
     csrf = sign_in(app_client, "doc")
-    _import(app_client, csrf, "case.yaml", CASE.encode())
+    import_case(app_client, csrf, "case.yaml", CASE.encode())
     pdf = app_client.get("/patients/MRN-WEB-1/report.pdf")
     assert pdf.content.startswith(b"%PDF-") and pdf.headers["content-type"] == "application/pdf"
     pages = [p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages]
@@ -372,8 +396,7 @@ def test_fhir_bundle_import(app_client: TestClient) -> None:
                    if e["resource"]["resourceType"] == "Patient")
     expected = (patient.get("identifier") or [{}])[0].get("value") or patient["id"]
     csrf = sign_in(app_client, "doc")
-    answer = _import(app_client, csrf, "bundle.json", bundle_path.read_bytes())
-    assert answer.status_code == 201, answer.text
-    assert answer.json()["patients"] == [expected]
+    job = import_case(app_client, csrf, "bundle.json", bundle_path.read_bytes())
+    assert (job["state"], job["patients"]) == ("done", [expected]), job["error"]
     labs = app_client.get(f"/api/patients/{expected}").json()["series"]
     assert labs  # the Bundle's Observations became series

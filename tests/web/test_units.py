@@ -187,3 +187,82 @@ def test_passwords_are_salted_argon2id(monkeypatch: pytest.MonkeyPatch) -> None:
     assert verify_password(second, "pw-123456") and not verify_password(None, "pw-123456")
     assert not needs_rehash(first) and needs_rehash("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$"
                                                      "aGFzaGhhc2hoYXNoaGFzaA")
+
+
+def test_case_jobs_run_one_at_a_time_and_the_next_waits_in_line(tmp_path: Path) -> None:
+    """A second case import is queued behind the first (never refused), and a refused case
+    fails its job with one line naming the upload, never the server's folder."""
+    import threading
+    import time
+
+    from ectocalc.web._jobs import JobRunner, Progress
+
+    release, started = threading.Event(), threading.Event()
+
+    def slow(progress: Progress) -> tuple[str, tuple[str, ...]]:
+        started.set()
+        release.wait()
+        return "added", ("P-1",)
+
+    def refused(progress: Progress) -> tuple[str, tuple[str, ...]]:
+        raise UploadRefused(f"{tmp_path}/b/case.yaml: labs[0].value:\nmust be positive")
+
+    runner = JobRunner(lambda job, folder: None)
+    try:
+        (tmp_path / "a").mkdir()
+        (tmp_path / "b").mkdir()
+        first = runner.submit_case(slow, folder=tmp_path / "a", username="doc")
+        started.wait()
+        second = runner.submit_case(refused, folder=tmp_path / "b", username="doc")
+        assert runner.get(first.id).state == "running"  # type: ignore[union-attr]
+        assert runner.get(second.id).state == "queued"  # type: ignore[union-attr]
+        release.set()
+        for _ in range(500):  # the queued one runs once the first is done
+            if runner.get(second.id).finished:  # type: ignore[union-attr]
+                break
+            time.sleep(0.01)
+    finally:
+        runner.shutdown()
+    done, failed = runner.get(first.id), runner.get(second.id)
+    assert done is not None and failed is not None
+    assert (done.state, done.outcome, done.patients, done.patient_id) == (
+        "done", "added", ("P-1",), "P-1")
+    assert (failed.state, failed.error) == (
+        "failed", "case.yaml: labs[0].value:; must be positive")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_shutdown_drops_queued_jobs_and_their_uploads(tmp_path: Path) -> None:
+    """A case still waiting when the server stops leaves no copy of the upload behind."""
+    import threading
+
+    from ectocalc.web._jobs import JobRunner, Progress
+
+    release, started = threading.Event(), threading.Event()
+
+    def slow(progress: Progress) -> tuple[str, tuple[str, ...]]:
+        started.set()
+        release.wait()
+        return "added", ("P-1",)
+
+    import time
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "case.yaml").write_text("id: x\n")
+    runner = JobRunner(lambda job, folder: None)
+    runner.submit_case(slow, folder=tmp_path / "a", username="doc")
+    started.wait()
+    waiting = runner.submit_case(slow, folder=tmp_path / "b", username="doc")
+    pool = runner._pools["case"]
+
+    def release_once_stopping() -> None:  # the running one finishes after shutdown began
+        while not pool._shutdown:  # type: ignore[attr-defined]
+            time.sleep(0.005)
+        with pool._shutdown_lock:  # type: ignore[attr-defined]  # held while it cancels
+            release.set()
+
+    threading.Thread(target=release_once_stopping).start()
+    runner.shutdown()
+    assert runner.get(waiting.id).state == "queued"  # type: ignore[union-attr]
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -67,21 +67,22 @@ _IMPORT_BODY = {"requestBody": {"required": True, "content": {"multipart/form-da
                   "differ (else 409)"}}}}}}}
 
 
-@router.post("/patients/import", tags=["patients"], status_code=201, openapi_extra=_IMPORT_BODY,
+@router.post("/patients/import", tags=["patients"], status_code=202, openapi_extra=_IMPORT_BODY,
              responses={
-    202: {"description": "CT queued for quantification (poll the job)"},
+    202: {"description": "queued: poll the job (a case or Bundle that fails validation, or "
+                         "whose identifier is a recorded patient's with another sex or birth "
+                         "date, fails its job; send merge=true if they are one person)"},
     403: {"description": "viewer, or missing X-CSRF-Token"},
-    409: {"description": "the identifier is a recorded patient's with another sex or birth "
-                         "date (send merge=true if they are one person)"},
     413: {"description": "upload too large"}, 415: {"description": "unknown file kind"},
-    422: {"description": "invalid case or unsafe zip"}})
+    422: {"description": "unsafe zip, or a bad form field"}})
 async def api_import(request: Request,
                      session: ApiWriter) -> JSONResponse:
-    """Import a case file or FHIR Bundle (201), or a CT ``.zip`` of one series (202).
+    """Queue a case file, FHIR Bundle or CT ``.zip`` of one series for import (202).
 
     Multipart form: ``file``; for a CT optionally ``patient_id`` (default: DICOM PatientID)
     and ``study_date`` (used when the CT has none); for a case ``merge=true`` files it under
-    the recorded patient with the same identifier even if sex or birth date differ (else 409).
+    the recorded patient with the same identifier even if sex or birth date differ (else its
+    job fails). The answer names the job; ``GET /api/jobs/{id}`` says how it ends.
     Needs the ``X-CSRF-Token`` header. The session and role are checked before the body is
     read.
     """
@@ -90,15 +91,20 @@ async def api_import(request: Request,
         imported = await import_upload(state(request), session, upload, fields)
     finally:
         await upload.close()
-    return JSONResponse(imported.as_json(), status_code=202 if imported.job else 201)
+    return JSONResponse(imported.as_json(), status_code=202)
 
 
 @router.get("/jobs/{job_id}", tags=["patients"], responses={404: {"description": "no such job"}})
 def api_job(request: Request, job_id: str,
             _: SignedIn) -> dict[str, Any]:
-    """Progress of a CT quantification: ``state`` queued, running, done or failed."""
+    """Progress of an import: ``state`` queued, running, done or failed.
+
+    ``kind`` is ``ct`` or ``case``; a done case names its ``patients`` and its ``outcome``
+    (``added`` or ``unchanged``); a failed job's ``error`` is one line.
+    """
     job = state(request).jobs.get(job_id)
     if job is None:
         raise UnknownPatient(job_id)
-    return {"id": job.id, "patient_id": job.patient_id, "state": job.state,
+    return {"id": job.id, "kind": job.kind, "patient_id": job.patient_id,
+            "patients": list(job.patients), "outcome": job.outcome, "state": job.state,
             "stage": job.stage, "done": job.done, "total": job.total, "error": job.error}

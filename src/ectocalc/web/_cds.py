@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ectocalc import cds, service
 from ectocalc.errors import InputError
+from ectocalc.knowledge import Knowledge
 from ectocalc.web._auth import state
 from ectocalc.web._cds_auth import CdsAuth, CdsUnauthorized
 
@@ -130,6 +131,11 @@ def _bad_body(error: ValidationError) -> JSONResponse:
     return JSONResponse({"detail": f"request body: {where}: {first['msg']}"}, status_code=400)
 
 
+def _knowledge(request: Request) -> Knowledge:
+    """The knowledge bundle this application judges with (its configured one, else packaged)."""
+    return state(request).config.knowledge or service.default_knowledge()
+
+
 @router.get("", responses={401: {}})
 def discover(request: Request) -> Response:
     """CDS Hooks discovery: the services and their prefetch templates."""
@@ -137,7 +143,7 @@ def discover(request: Request) -> Response:
         _authenticate(request, "/cds-services")
     except CdsUnauthorized as error:
         return _unauthorized(error)
-    return JSONResponse(cds.discovery(service.default_knowledge()))
+    return JSONResponse(cds.discovery(_knowledge(request)))
 
 
 @router.post("/{service_id}", responses={400: {}, 401: {}, 404: {}, 412: {}, 422: {}})
@@ -168,7 +174,7 @@ def _answer(request: Request, service_id: str, body: HookRequest, client: str) -
     patient = body.context.get("patientId")
     if not isinstance(patient, str) or not patient:
         return JSONResponse({"detail": "context.patientId is required"}, status_code=400)
-    knowledge = service.default_knowledge()
+    knowledge = _knowledge(request)
     now = datetime.now(UTC)
     try:
         parts = _gather(body, cds.prefetch_templates(knowledge))

@@ -1,16 +1,19 @@
-"""Importing an upload into the record: a case file or FHIR Bundle now, a CT in the background.
+"""Importing an upload into the record in the background: a case file, FHIR Bundle or CT.
 
 Shared by the import page and ``POST /api/patients/import``. The upload is copied to a private
 temporary folder (size-limited), its kind is decided from its bytes, and:
 
-* a case file or FHIR Bundle goes into the record with :func:`ectocalc.record.add_files`
-  (a file that fails validation adds nothing; a patient whose identifier is recorded with
-  another sex or birth date is refused with 409 unless the form's ``merge`` is true);
+* a case file or FHIR Bundle is checked for size (413) and queued
+  (:meth:`~ectocalc.web._jobs.JobRunner.submit_case`, one at a time, the rest wait in line); the
+  job puts it into the record with :func:`ectocalc.record.add_files` (a file that fails
+  validation adds nothing, and the job fails with one line; a patient whose identifier is
+  recorded with another sex or birth date is refused unless the form's ``merge`` is true);
 * a CT ``.zip`` is checked and unpacked into a new scan folder and queued for quantification
   (:class:`~ectocalc.web._jobs.JobRunner`); the patient is the form's ``patient_id``, else the
   DICOM PatientID.
 
-A refused upload leaves nothing behind: no record change, no scan folder, no temporary file.
+A refused upload leaves nothing behind: no record change, no scan folder, no temporary file
+(a queued case's private copy is removed when its job ends).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from ectocalc.web._jobs import Job
+from ectocalc.web._jobs import Job, Progress
 from ectocalc.web._middleware import BodyTooLarge
 from ectocalc.web._security import Session
 from ectocalc.web._state import WebState
@@ -40,8 +43,6 @@ from ectocalc.web._uploads import (
     upload_kind,
 )
 
-CASE_IMPORT_WAIT_S = 60.0
-"""How long an uploaded case waits for the import running before it (then 503)."""
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _PATIENT_ID = re.compile(r"^[\w.\-:]{1,64}$")
 
@@ -53,17 +54,15 @@ class Imported:
     kind: str
     """``case`` or ``ct_zip``."""
     status: str
-    """``added`` or ``unchanged`` (case), ``queued`` (CT)."""
+    """``queued``: the job says how it ends."""
+    job: Job
     patients: list[str] = field(default_factory=list)
-    job: Job | None = None
+    """The CT's patient (a case's patients are known when its job is done)."""
 
     def as_json(self) -> dict[str, Any]:
         """The API answer."""
-        answer: dict[str, Any] = {"kind": self.kind, "status": self.status,
-                                  "patients": self.patients}
-        if self.job is not None:
-            answer["job"] = {"id": self.job.id, "status_url": f"/api/jobs/{self.job.id}"}
-        return answer
+        return {"kind": self.kind, "status": self.status, "patients": self.patients,
+                "job": {"id": self.job.id, "status_url": f"/api/jobs/{self.job.id}"}}
 
 
 def safe_filename(name: str | None) -> str:
@@ -159,12 +158,13 @@ def _date_field(fields: dict[str, str]) -> Date | None:
 
 async def import_upload(web: WebState, session: Session, upload: UploadFile,
                         fields: dict[str, str]) -> Imported:
-    """Put one upload into the record (case) or queue it (CT); see the module notes.
+    """Queue one upload for import (case or CT); see the module notes.
 
     Raises
     ------
     UploadRefused
-        Too large, of an unknown kind, an unsafe zip, or a case that fails validation.
+        Too large, of an unknown kind, or an unsafe zip (a case that fails validation fails
+        its job instead).
     """
     from starlette.concurrency import run_in_threadpool
 
@@ -172,19 +172,25 @@ async def import_upload(web: WebState, session: Session, upload: UploadFile,
     study_date = _date_field(fields)
     merge = _merge_field(fields)
     web.data_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=web.data_dir, prefix=".upload-") as tmp:
+    tmp = Path(tempfile.mkdtemp(dir=web.data_dir, prefix=".upload-"))
+    queued = False
+    try:
         name = safe_filename(upload.filename)
-        raw = Path(tmp) / name
+        raw = tmp / name
         head = await _save(upload, raw, web.config.max_upload_bytes)
-        kind = upload_kind(head, name)
-        if kind == "case":
-            return await run_in_threadpool(_import_case, web, session, raw, head, patient_id,
-                                           merge)
-        return await run_in_threadpool(_import_ct, web, session, raw, patient_id, study_date)
+        if upload_kind(head, name) == "ct_zip":
+            return await run_in_threadpool(_import_ct, web, session, raw, patient_id,
+                                           study_date)
+        imported = _queue_case(web, session, raw, head, patient_id, merge)
+        queued = True
+        return imported
+    finally:
+        if not queued:  # a queued case's folder belongs to its job
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _import_case(web: WebState, session: Session, raw: Path, head: bytes,
-                 patient_id: str | None, merge: bool) -> Imported:
+def _queue_case(web: WebState, session: Session, raw: Path, head: bytes,
+                patient_id: str | None, merge: bool) -> Imported:
     from ectocalc.record import add_files, audit
 
     if raw.stat().st_size > web.config.max_case_bytes:
@@ -196,21 +202,20 @@ def _import_case(web: WebState, session: Session, raw: Path, head: bytes,
         raise UploadRefused(f"YAML case file too large (at most "
                             f"{web.config.max_yaml_bytes // 2**20} MB; JSON may be larger)",
                             status=413)
-    # one case import at a time: a second waits, so their memory never adds up
-    if not web.case_import_slot.acquire(timeout=CASE_IMPORT_WAIT_S):
-        raise UploadRefused("another import is running; try again shortly", status=503)
-    try:
+
+    def task(progress: Progress) -> tuple[str, tuple[str, ...]]:
+        progress("reading the case", 0, 0)
         (result,) = add_files(web.store, [raw], patient_id=patient_id, read_scan_paths=False,
                               merge=merge)
-    finally:
-        web.case_import_slot.release()
-    if result.status == "failed":
-        raise UploadRefused(str(result.error).replace(str(raw.parent) + "/", ""),
-                            status=409 if result.conflict else 422)
-    for pid in result.patients:
-        audit(web.store, session.username, "import", patient_id=pid,
-              detail=f"{raw.name}: {result.status}")
-    return Imported(kind="case", status=result.status, patients=list(result.patients))
+        if result.status == "failed":
+            raise UploadRefused(str(result.error), status=409 if result.conflict else 422)
+        for pid in result.patients:
+            audit(web.store, session.username, "import", patient_id=pid,
+                  detail=f"{raw.name}: {result.status}")
+        return result.status, tuple(result.patients)
+
+    job = web.jobs.submit_case(task, folder=raw.parent, username=session.username)
+    return Imported(kind="case", status="queued", job=job)
 
 
 def _import_ct(web: WebState, session: Session, archive: Path, patient_id: str | None,

@@ -36,7 +36,7 @@ from ectocalc.web._patients import (
     scan_patient,
 )
 from ectocalc.web._security import Session
-from ectocalc.web._templates import patient_path, render_page
+from ectocalc.web._templates import render_page
 from ectocalc.web._viewer import TYPE_COLOURS, WINDOWS, render_slice
 
 router = APIRouter(include_in_schema=False)
@@ -359,9 +359,7 @@ def import_page(request: Request, session: SignedIn) -> HTMLResponse:
 @router.post("/import")
 async def import_submit(request: Request,
                         session: SignedIn) -> Response:
-    """Import a case file, FHIR Bundle or CT zip from the form."""
-    from fastapi.responses import RedirectResponse
-
+    """Queue a case file, FHIR Bundle or CT zip from the form; the page shows its progress."""
     if not session.can_write:
         raise Refused("viewers may read but not import")
     upload, fields = await read_form(request)
@@ -370,9 +368,6 @@ async def import_submit(request: Request,
         imported = await import_upload(state(request), session, upload, fields)
     finally:
         await upload.close()
-    if imported.job is None and len(imported.patients) == 1:
-        return RedirectResponse(f"/patients/{patient_path(imported.patients[0])}",
-                                status_code=303)
     return page(request, "import.html.j2", imported=imported, active="import",
                 max_mb=state(request).config.max_upload_bytes // 2**20)
 
@@ -380,7 +375,7 @@ async def import_submit(request: Request,
 @router.get("/jobs/{job_id}")
 def job_partial(request: Request, job_id: str,
                 session: SignedIn) -> HTMLResponse:
-    """Progress of a CT quantification (polled by htmx until it finishes)."""
+    """Progress of an import (polled by htmx until it finishes)."""
     job = state(request).jobs.get(job_id)
     if job is None:
         raise UnknownPatient(job_id)

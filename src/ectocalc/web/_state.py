@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,8 +92,6 @@ class WebState:
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
     """Sign-in attempts per account, address and (account, address)."""
     stacks: StackCache = field(default_factory=StackCache)
-    case_import_slot: threading.Lock = field(default_factory=threading.Lock)
-    """Held while a case file or Bundle goes into the record (one at a time)."""
 
     @property
     def scans_dir(self) -> Path:
