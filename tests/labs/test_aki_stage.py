@@ -59,10 +59,33 @@ def test_normal_kidney_function_under_3_months_ago_is_acute_kidney_disease() -> 
                for n in derived.notes)
 
 
-def test_normal_kidney_function_over_3_months_ago_still_stages() -> None:
-    derived = _derived("2025-07-01", "2026-01-12")      # 195 days
+def test_single_reduced_egfr_after_a_presumed_baseline_is_not_staged() -> None:
+    # 195 days: not AKI by the 7-day window, but creatinine 0.8 -> 2.0 mg/dL is 2.5 x a normal
+    # result of the past year and the only reduced one: acute kidney disease (KDIGO 2012 AKI
+    # 2.1.1, baseline "known or presumed"), second round 3 review: no CKD G4 from it
+    derived = _derived("2025-07-01", "2026-01-12")
+    assert derived.ckd_stage is None
+    assert any("presumed baseline" in n and "195 days" in n for n in derived.notes)
+
+
+def test_normal_kidney_function_over_a_year_ago_still_stages() -> None:
+    derived = _derived("2024-07-01", "2026-01-12")      # 560 days: no presumed baseline
     assert derived.ckd_stage == "G4"
     assert derived.ckd_chronicity is None
+
+
+def test_small_rise_after_an_older_normal_result_still_stages() -> None:
+    # 0.8 -> 1.1 mg/dL (1.4 x, below the 1.5 x AKI ratio) 195 days apart: eGFR 53 is G3a
+    from ectocalc.io.case_file import case_from_mapping
+    from ectocalc.service import assess_case
+
+    document = {"date": "2026-01-12", "patient": {"age_years": 74, "sex": "female"},
+                "labs": [{"analyte": "creatinine", "value": 0.8, "unit": "mg/dL",
+                          "date": "2025-07-01"},
+                         {"analyte": "creatinine", "value": 1.1, "unit": "mg/dL",
+                          "date": "2026-01-12"}]}
+    derived = assess_case(case_from_mapping(document, source="t.yaml"), scans=()).derived
+    assert derived.ckd_stage == "G3a"
 
 
 def test_stated_ckd_keeps_its_stage() -> None:

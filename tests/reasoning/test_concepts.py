@@ -67,6 +67,18 @@ def test_family_history_is_kept_apart() -> None:
     assert present_ids([mention]) == set()
 
 
+@pytest.mark.parametrize(("text", "degree"), [
+    ("sister has PXE", "1"), ("PXE in her father", "1"), ("grandmother had PXE", "2"),
+    ("half-brother has PXE", "2"), ("PXE in an aunt", "2"), ("cousin has PXE", "3"),
+    ("PXE in two cousins", "3"), ("mother and cousin have PXE", "1"),
+    ("family history of PXE", None),
+])
+def test_family_degree_comes_from_the_relation_word(text: str, degree: str | None) -> None:
+    (mention,) = find_in_text(text, "x", knowledge=KB)
+    assert mention.family
+    assert mention.attributes.get("family_degree") == degree
+
+
 def test_suspected_mentions_are_marked() -> None:
     (mention,) = find_in_text("suspected limited systemic sclerosis", "x", knowledge=KB)
     assert mention.attributes == {"suspected": "true"}

@@ -79,6 +79,9 @@ ArgKind = Literal["concepts", "sites", "signs", "flags", "number", "bool", "stag
 # Predicates over the whole case.
 CASE_PREDICATES: dict[str, ArgKind] = {
     "concept": "concepts", "family_history": "concepts", "suspected": "concepts",
+    # a relative of the first (parent, sibling, child) or up to the second degree (grandparent,
+    # aunt, uncle, niece, nephew, half-sibling); cousins are third degree
+    "first_degree_family_history": "concepts", "close_family_history": "concepts",
     "active": "concepts",
     "calcium": "flags", "urine_calcium_ratio": "flags",
     "ckd_stage_at_least": "stage", "ckd_stage_below": "stage", "dialysis": "bool",
@@ -598,6 +601,9 @@ class KidneyFunction(Sourced):
     chronic_after_days: int = Field(gt=0)
     """CKD needs reduced function for more than 3 months: two reduced eGFR results this far
     apart make it chronic; a normal one less than this before makes it acute kidney disease."""
+    presumed_baseline_days: int = Field(gt=0)
+    """A single reduced eGFR after a normal one at most this many days before, with creatinine
+    at least the AKI ratio times it, is acute (a presumed baseline), not a CKD stage."""
 
 
 class Persistent(Sourced):

@@ -203,35 +203,51 @@ def _aki_stage(creatinine: float, ratio: float, rule: AcuteKidneyInjury) -> int:
                      and creatinine >= s.creatinine_at_least - 1e-9)), 1)
 
 
-def _adult_egfr_series(case: Case, cat: Catalogue) -> list[tuple[DateTime, float]]:
-    """(when, CKD-EPI 2021 eGFR) of every dated creatinine of an adult of known sex, in time
-    order; empty otherwise."""
+def _adult_egfr_series(case: Case, cat: Catalogue) -> list[tuple[DateTime, float, float]]:
+    """(when, CKD-EPI 2021 eGFR, creatinine mg/dL) of every dated creatinine of an adult of known
+    sex, in time order; empty otherwise."""
     patient = case.patient
     if patient.age_years is None or patient.age_years < eq.ADULT_AGE_YEARS or patient.sex is None:
         return []
     unit = cat.analytes["creatinine"].canonical_unit
     sex = patient.sex
     return sorted((when, eq.egfr_ckd_epi_2021_creatinine(
-                       r.canonical_value, age_years=age_at_sample(case, r), sex=sex))
+                       r.canonical_value, age_years=age_at_sample(case, r), sex=sex),
+                   r.canonical_value)
                   for r in case.labs if r.analyte == "creatinine" and r.canonical_unit == unit
                   and (when := _when(case, r)) is not None)
 
 
 def _recently_normal(case: Case, knowledge: Knowledge) -> str | None:
-    """Evidence that kidney function was normal less than 3 months before the latest reduced
-    eGFR (acute kidney disease, not CKD), or None."""
+    """Evidence that the latest reduced eGFR is acute kidney disease, not CKD, or None.
+
+    Kidney function was normal less than 3 months before it; or it is the only reduced result,
+    after a normal one at most ``presumed_baseline_days`` before, with creatinine at least the
+    AKI ratio (1.5) times that presumed baseline (KDIGO 2012 AKI 2.1.1: a baseline "known or
+    presumed"): a single reduced eGFR at an acute rise does not stage CKD.
+    """
     rule = knowledge.definitions.kidney_function
     series = _adult_egfr_series(case, knowledge.analytes)
     if len(series) < 2 or series[-1][1] >= rule.impaired_egfr_below:
         return None
-    last = series[-1][0]
-    normal = [(when, egfr) for when, egfr in series[:-1]
+    last, _, last_creatinine = series[-1]
+    earlier = series[:-1]
+    normal = [(when, egfr) for when, egfr, _ in earlier
               if egfr >= rule.impaired_egfr_below and (last - when).days < rule.chronic_after_days]
-    if not normal:
-        return None
-    when, egfr = normal[-1]
-    return (f"eGFR {reported('derived.egfr_ml_min_1_73m2', egfr):g} on {when.date()}, "
-            f"{(last - when).days} days before the latest")
+    if normal:
+        when, egfr = normal[-1]
+        return (f"eGFR {reported('derived.egfr_ml_min_1_73m2', egfr):g} on {when.date()}, "
+                f"{(last - when).days} days before the latest")
+    when, egfr, creatinine = earlier[-1]
+    ratio = knowledge.definitions.acute_kidney_injury.ratio
+    if (all(e >= rule.impaired_egfr_below for _, e, _ in earlier)
+            and (last - when).days <= rule.presumed_baseline_days
+            and last_creatinine >= ratio * creatinine - 1e-9):
+        return (f"eGFR {reported('derived.egfr_ml_min_1_73m2', egfr):g} on {when.date()}, "
+                f"{(last - when).days} days before the latest, the only reduced result, with "
+                f"creatinine {creatinine:g} -> {last_creatinine:g} mg/dL (at least {ratio:g} x "
+                "a presumed baseline)")
+    return None
 
 
 def _chronicity(case: Case, knowledge: Knowledge, out: Derived, *, stated: bool,
@@ -245,7 +261,7 @@ def _chronicity(case: Case, knowledge: Knowledge, out: Derived, *, stated: bool,
     if stated:
         return "history", "chronic kidney disease stated in the history"
     rule = knowledge.definitions.kidney_function
-    low = [(when, egfr) for when, egfr in _adult_egfr_series(case, knowledge.analytes)
+    low = [(when, egfr) for when, egfr, _ in _adult_egfr_series(case, knowledge.analytes)
            if egfr < rule.impaired_egfr_below]
     if len(low) >= 2 and (low[-1][0] - low[0][0]).days >= rule.chronic_after_days:
         return "egfr", (f"eGFR below {rule.impaired_egfr_below:g} on {low[0][0].date()} and "
@@ -469,7 +485,7 @@ def _stages(case: Case, knowledge: Knowledge, out: Derived, *, recorded_ckd_stag
             return
         recent = None if kidney_damage_marker else _recently_normal(case, knowledge)
         if recent is not None:
-            out.notes.append(f"Kidney function was normal less than 3 months ago ({recent}): "
+            out.notes.append(f"Kidney function was recently normal ({recent}): "
                              f"the reduced eGFR is acute kidney disease, not CKD (KDIGO 2012: "
                              f"CKD needs more than 3 months); no CKD stage is derived from it.")
             return

@@ -37,8 +37,18 @@ _NEGATION = re.compile(
 # excluded", "pregnancy test negative").
 _NEGATION_AFTER = re.compile(r"\b(excluded|ruled out|negative|absent|not present|not seen|"
                              r"declined|refused|deferred|not done|not performed)\b")
-_FAMILY = re.compile(r"\b(family history|fh|mother|father|sister|brother|sibling|siblings|parent|"
-                     r"parents|daughter|son|relative|first-degree|cousin|aunt|uncle)\b")
+_FAMILY = re.compile(r"\b(family history|fh|half-(?:sister|brother|siblings?)|"
+                     r"grand(?:mother|father|parents?|daughter|son)|mother|father|sister|brother|"
+                     r"sibling|siblings|parent|parents|daughter|son|relative|first-degree|"
+                     r"second-degree|third-degree|cousin|aunt|uncle|niece|nephew)\b")
+# Degree of kinship of a relation word (genealogy, not a clinical threshold): parents, siblings
+# and children share half their genes (first degree); grandparents, aunts and uncles, nieces and
+# nephews, half-siblings a quarter (second); cousins an eighth (third). "Family history" or
+# "relative" leave the degree unknown (no ``family_degree`` attribute).
+_DEGREE = {"first-degree": 1, "second-degree": 2, "third-degree": 3, "cousin": 3,
+           **dict.fromkeys(("mother", "father", "sister", "brother", "sibling", "siblings",
+                            "parent", "parents", "daughter", "son"), 1),
+           **dict.fromkeys(("aunt", "uncle", "niece", "nephew"), 2)}
 _HISTORY_KINDS: tuple[ConceptKind, ...] = ("condition", "medication", "procedure", "sign",
                                            "family_history")
 # Cues that make a mention a suspicion rather than an established diagnosis.
@@ -67,9 +77,11 @@ _TREATED_AFTER = re.compile(r"\b(treated\s+(?:in\s+)?(?:19|20)\d\d|"
 _CURED_AFTER = re.compile(r"\b(cured|no recurrence|without recurrence|no evidence of disease|"
                           r"ned)\b")
 # A relative named after the mention in its clause: "FHH in mother and sister".
-_FAMILY_AFTER = re.compile(r"\b(?:in|of)\s+(?:(?:his|her|the|a|both)\s+)?(?:mother|father|"
-                           r"sister|brother|siblings?|parents?|daughter|son|relatives?|cousin|"
-                           r"aunt|uncle)\b")
+_FAMILY_AFTER = re.compile(r"\b(?:in|of)\s+(?:(?:his|her|their|the|a|an|both|two|three|"
+                           r"several|maternal|paternal)\s+){0,2}(?:half-(?:sister|"
+                           r"brother|siblings?)|grand(?:mother|father|parents?|daughter|son)|"
+                           r"mother|father|sister|brother|siblings?|parents?|daughter|son|"
+                           r"relatives?|cousins?|aunt|uncle|niece|nephew)\b")
 # ...unless the sentence says it goes on ("history of ESRD on HD since 2015", "to present").
 _CURRENT_AFTER = re.compile(r"\b((?<!inactive )(?<!remission )since|ongoing|currently|current|"
                             r"still|to date|present|now on)\b")
@@ -221,6 +233,17 @@ class _Context:
         i = bisect.bisect_left(cues, (start, -1))
         return i < len(cues) and cues[i][1] <= end
 
+    def spans(self, name: str, start: int, end: int) -> list[tuple[int, int]]:
+        """The ``name`` cues lying wholly in ``text[start:end]``."""
+        cues = self.cues[name]
+        i = bisect.bisect_left(cues, (start, -1))
+        found = []
+        while i < len(cues) and cues[i][0] < end:
+            if cues[i][1] <= end:
+                found.append(cues[i])
+            i += 1
+        return found
+
     def is_past(self, clause_start: int, start: int, end: int, *, condition: bool = False) -> bool:
         """History: a cue before the mention in its clause ("h/o", "s/p", "former") or after it
         in its sentence ("resolved", "recovered", an ended date range such as 2016-2024); for a
@@ -244,11 +267,26 @@ class _Context:
         i = bisect.bisect_left(cues, (end, -1))
         return i < len(cues) and not self.text[end:cues[i][0]].strip(" ,(-\u2013")
 
-    def family(self, clause_start: int, start: int, end: int) -> bool:
+    def family(self, clause_start: int, start: int, end: int) -> int | None:
         """A relative named before the mention in its clause ("mother has PXE") or after it
-        ("FHH in mother and sister")."""
-        return self.within("family", clause_start, start) or self.within(
-            "family_after", end, self.clause_end(end))
+        ("FHH in mother and sister"): the closest degree of kinship named (1, 2, 3), 0 when
+        it is not named ("family history of"), None when no relative is named."""
+        spans = (self.spans("family", clause_start, start)
+                 + self.spans("family_after", end, self.clause_end(end)))
+        if not spans:
+            return None
+        degrees = [_degree(self.text[a:b]) for a, b in spans]
+        named = [d for d in degrees if d]
+        return min(named) if named else 0
+
+
+def _degree(cue: str) -> int:
+    """Degree of kinship of a family cue ("in her cousin" -> 3, "grandmother" -> 2), 0 if the
+    cue names no relation ("family history", "relative")."""
+    word = cue.split()[-1]
+    if word.startswith(("half-", "grand")):
+        return 2
+    return _DEGREE.get(word.rstrip("s") if word.endswith("cousins") else word, 0)
 
 
 def _normalise_icd(code: str) -> str:
@@ -295,12 +333,14 @@ def find_in_text(text: str, origin: str, *, knowledge: Knowledge,
                 attributes = {k: v for k, v in match.groupdict().items() if v}
                 past = context.is_past(clause, start, end, condition=entry.kind == "condition")
                 negated = context.negated(clause, start, end)
+                degree = context.family(clause, start, end)
                 mention = Mention(
                     id=entry.id, kind=entry.kind, label=entry.label, origin=origin,
                     matched=text[start:end],
                     present=not negated and (entry.past_counts or not past),
-                    family=context.family(clause, start, end),
+                    family=degree is not None,
                     attributes={k: v.upper() for k, v in attributes.items()}
+                    | ({"family_degree": str(degree)} if degree else {})
                     | ({"suspected": "true"} if context.within("hedge", clause, start) else {})
                     | ({"past": "true"} if past else {})
                     | ({"negated": "true"} if negated else {}),

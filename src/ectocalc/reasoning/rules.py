@@ -53,13 +53,16 @@ def _items(value: Any) -> list[Any]:
 
 
 def _concept(facts: Facts, ids: Any, *, family: bool = False, suspected: bool = False,
-             active: bool = False) -> Match:
+             active: bool = False, max_degree: int = 3) -> Match:
     """Mentions of ``ids``; ``suspected``: only hedged ones; ``active``: not past (a lifelong
-    disease "inactive for 10 years" or "in remission" stays present but is not active)."""
+    disease "inactive for 10 years" or "in remission" stays present but is not active);
+    ``family`` ones in a relative of at most ``max_degree`` of kinship (an unnamed degree,
+    "family history of", counts)."""
     wanted = _items(ids)
     hits = [m for m in facts.mentions if m.id in wanted and m.family == family
             and (not suspected or "suspected" in m.attributes)
-            and (not active or "past" not in m.attributes)]
+            and (not active or "past" not in m.attributes)
+            and int(m.attributes.get("family_degree", 0)) <= max_degree]
     if not hits:
         return NO
     qualifier = ", family" if family else (", suspected" if suspected else "")
@@ -250,7 +253,7 @@ def _calcium_compare(facts: Facts, threshold: float, *, above: bool) -> Match:
 def _egfr_not_steady(facts: Facts, wanted: bool) -> Match:
     """The eGFR is not at steady state: acute kidney injury (creatinine rise or stated), or an
     adult's eGFR below 60 that the derivation declined to stage because kidney function was
-    normal less than 3 months ago (acute kidney disease, KDIGO 2012). A drug is not chosen or
+    recently normal (acute kidney disease, KDIGO 2012). A drug is not chosen or
     dosed from such an eGFR."""
     derived = facts.derived
     own_aki = any(m.id == "acute_kidney_injury" and not m.family and "past" not in m.attributes
@@ -261,7 +264,7 @@ def _egfr_not_steady(facts: Facts, wanted: bool) -> Match:
                 and (age is None or age >= ADULT_AGE_YEARS))
     state = derived.acute_kidney_injury is not None or own_aki or unstaged
     text = (derived.acute_kidney_injury or ("acute kidney injury stated" if own_aki else
-            "eGFR not at steady state (acute kidney disease: normal less than 3 months ago)"))
+            "eGFR not at steady state (acute kidney disease: recently normal)"))
     return _bool_state(state, wanted, text)
 
 
@@ -432,6 +435,8 @@ CasePredicate = Callable[[Facts, Any], Match]
 _CASE: dict[str, CasePredicate] = {
     "concept": lambda f, v: _concept(f, v),
     "family_history": lambda f, v: _concept(f, v, family=True),
+    "first_degree_family_history": lambda f, v: _concept(f, v, family=True, max_degree=1),
+    "close_family_history": lambda f, v: _concept(f, v, family=True, max_degree=2),
     "suspected": lambda f, v: _concept(f, v, suspected=True),
     "active": lambda f, v: _concept(f, v, active=True),
     "calcium": lambda f, v: _yes(f.calcium.text) if _flag_matches(f.calcium.flag, v) else NO,
