@@ -150,7 +150,7 @@ def run_dask(manifest: Path, work: Path, workers: int) -> dict:
     completions: list[tuple[float, float]] = []
 
     with WorkerMonitor() as monitor:
-        def progress(event: str, done: int, failed: int, remaining: int) -> None:
+        def progress(event: str, done: int, failed: int, skipped: int, remaining: int) -> None:
             if event == "item":
                 completions.append((time.perf_counter(), monitor.worker_cpu()))
 
@@ -174,12 +174,13 @@ def run_interleaved(manifest: Path, work: Path, repeats: int) -> dict:
     other work on the machine weighs on both alike.
     """
     from ectocalc import service
-    from ectocalc.cohort._run import ClusterOptions, _client
+    from ectocalc.cohort._run import ClusterOptions, _Cluster
     from ectocalc.cohort._task import Task, run_task
 
     scan = manifest.read_text().splitlines()[1].split(",")[2]
     direct, dask = [], []
-    with _client(ClusterOptions(workers=1)) as client:
+    with _Cluster(ClusterOptions(workers=1)) as cluster:
+        client = cluster.client()
         for n in range(repeats + 1):  # the first of each is a warm-up
             task = Task(id=f"ab{n}", kind="scan", case=None, scan=scan,
                         items_dir=str(work / "ab"), convention="agatston-1990",
